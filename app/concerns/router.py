@@ -1,0 +1,67 @@
+import uuid
+
+from fastapi import APIRouter, Response, status
+
+from app.concerns import service
+from app.concerns.schemas import ConcernCreate, ConcernOut, ConcernUpdate
+from app.core.db import Session
+from app.core.errors import error_responses
+from app.core.http import Cursor, IfMatch, Limit, set_etag
+from app.core.schemas import Page
+from app.core.security import CurrentPrincipal
+
+router = APIRouter(tags=["concerns"])
+
+
+@router.post(
+    "/pupils/{pupil_id}/concerns",
+    status_code=status.HTTP_201_CREATED,
+    responses=error_responses(403, 404),
+    summary="Raise a concern about a pupil",
+)
+async def raise_concern(
+    pupil_id: uuid.UUID,
+    body: ConcernCreate,
+    session: Session,
+    principal: CurrentPrincipal,
+    response: Response,
+) -> ConcernOut:
+    concern = await service.raise_concern(session, principal, pupil_id, body)
+    set_etag(response, concern.version)
+    return ConcernOut.model_validate(concern)
+
+
+@router.get(
+    "/pupils/{pupil_id}/concerns",
+    responses=error_responses(403, 404),
+    summary="List a pupil's concerns, oldest first",
+)
+async def list_concerns(
+    pupil_id: uuid.UUID,
+    session: Session,
+    principal: CurrentPrincipal,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> Page[ConcernOut]:
+    concerns, next_cursor = await service.list_concerns(session, principal, pupil_id, limit, cursor)
+    return Page[ConcernOut](
+        items=[ConcernOut.model_validate(c) for c in concerns], next_cursor=next_cursor
+    )
+
+
+@router.patch(
+    "/concerns/{concern_id}",
+    responses=error_responses(403, 404, 412),
+    summary="Respond to a concern, or correct its description",
+)
+async def update_concern(
+    concern_id: uuid.UUID,
+    body: ConcernUpdate,
+    session: Session,
+    principal: CurrentPrincipal,
+    response: Response,
+    if_match: IfMatch = None,
+) -> ConcernOut:
+    concern = await service.respond_to_concern(session, principal, concern_id, body, if_match)
+    set_etag(response, concern.version)
+    return ConcernOut.model_validate(concern)

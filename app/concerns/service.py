@@ -1,0 +1,133 @@
+"""Concerns about a pupil's progress or needs, and the school's responses."""
+
+import uuid
+from datetime import date
+
+from sqlalchemy import select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.audit.service import Touched, record_access
+from app.concerns.schemas import ConcernCreate, ConcernUpdate
+from app.core.clock import today_london
+from app.core.errors import FieldError, Forbidden, NotFound, ValidationFailed
+from app.core.http import check_if_match, decode_cursor, encode_cursor
+from app.core.security import Principal, Role
+from app.models import Concern, Pupil
+from app.models.enums import AuditAction, ConcernRaisedBy, ConcernStatus
+from app.pupils.access import get_pupil_in_scope, pupil_scope
+
+CONCERN_RAISERS = (Role.SENCO, Role.TEACHER, Role.PARENT)
+CONCERN_READERS = (Role.SENCO, Role.TEACHER, Role.PARENT, Role.PLATFORM_ADMIN, Role.LA_OFFICER)
+CONCERN_RESPONDERS = (Role.SENCO, Role.TEACHER)
+# A parent speaks for itself or relays its child's concern, never for staff.
+PARENT_MAY_RAISE_AS = (ConcernRaisedBy.PARENT, ConcernRaisedBy.PUPIL)
+
+
+def _touched(concern: Concern, pupil: Pupil) -> Touched:
+    return Touched(resource_id=concern.id, pupil_id=pupil.id, school_id=pupil.school_id)
+
+
+async def raise_concern(
+    session: AsyncSession, principal: Principal, pupil_id: uuid.UUID, data: ConcernCreate
+) -> Concern:
+    pupil = await get_pupil_in_scope(session, principal, pupil_id)
+    principal.require(*CONCERN_RAISERS)
+    if principal.role is Role.PARENT and data.raised_by not in PARENT_MAY_RAISE_AS:
+        raise Forbidden("A parent may raise a concern as parent or pupil only")
+    raised_on = data.raised_on or today_london()
+    if raised_on < pupil.date_of_birth:
+        raise ValidationFailed(
+            [FieldError(field="raised_on", message="Before the pupil's date of birth")]
+        )
+    concern = Concern(
+        id=uuid.uuid4(),
+        pupil_id=pupil.id,
+        raised_by=data.raised_by.value,
+        raised_on=raised_on,
+        description=data.description,
+        status=ConcernStatus.OPEN.value,
+    )
+    session.add(concern)
+    await session.flush()
+    await session.refresh(concern)
+    await record_access(
+        session, principal, AuditAction.CREATE, "concern", [_touched(concern, pupil)]
+    )
+    return concern
+
+
+async def list_concerns(
+    session: AsyncSession,
+    principal: Principal,
+    pupil_id: uuid.UUID,
+    limit: int,
+    cursor: str | None,
+) -> tuple[list[Concern], str | None]:
+    pupil = await get_pupil_in_scope(session, principal, pupil_id)
+    principal.require(*CONCERN_READERS)
+    order = (Concern.raised_on, Concern.id)
+    query = select(Concern).where(Concern.pupil_id == pupil.id)
+    if cursor is not None:
+        raised_on, last_id = decode_cursor(cursor, 2)
+        try:
+            query = query.where(
+                tuple_(*order) > tuple_(date.fromisoformat(str(raised_on)), uuid.UUID(str(last_id)))
+            )
+        except ValueError:
+            raise ValidationFailed(
+                [FieldError(field="cursor", message="Not a cursor from this list")]
+            ) from None
+    rows = list((await session.scalars(query.order_by(*order).limit(limit + 1))).all())
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        next_cursor = encode_cursor([rows[-1].raised_on.isoformat(), str(rows[-1].id)])
+    await record_access(
+        session, principal, AuditAction.READ, "concern", [_touched(c, pupil) for c in rows]
+    )
+    return rows, next_cursor
+
+
+async def respond_to_concern(
+    session: AsyncSession,
+    principal: Principal,
+    concern_id: uuid.UUID,
+    data: ConcernUpdate,
+    if_match: str | None,
+) -> Concern:
+    row = (
+        await session.execute(
+            select(Concern, Pupil)
+            .join(Pupil, Pupil.id == Concern.pupil_id)
+            .where(Concern.id == concern_id, pupil_scope(principal))
+            .with_for_update(of=Concern)
+        )
+    ).first()
+    if row is None:
+        raise NotFound("No such concern")
+    concern, pupil = row.tuple()
+    principal.require(*CONCERN_RESPONDERS)
+    check_if_match(if_match, concern.version)
+    data.refuse_nulls("description", "response", "responded_on")
+    if data.description is not None:
+        concern.description = data.description
+    if data.response is not None:
+        concern.response = data.response
+        concern.status = ConcernStatus.RESPONDED.value
+        concern.responded_on = data.responded_on or concern.responded_on or today_london()
+    elif data.responded_on is not None:
+        if concern.response is None:
+            raise ValidationFailed(
+                [FieldError(field="responded_on", message="Give the response with its date")]
+            )
+        concern.responded_on = data.responded_on
+    if concern.responded_on is not None and concern.responded_on < concern.raised_on:
+        raise ValidationFailed(
+            [FieldError(field="responded_on", message="Before the concern was raised")]
+        )
+    await session.flush()
+    await session.refresh(concern)
+    await record_access(
+        session, principal, AuditAction.UPDATE, "concern", [_touched(concern, pupil)]
+    )
+    return concern

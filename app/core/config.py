@@ -1,0 +1,39 @@
+"""Settings: the one place that reads the environment."""
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore", frozen=True, populate_by_name=True)
+
+    database_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("DATABASE_URL", "SEN_DATABASE_URL")
+    )
+    data_dir: Path = Field(default=Path(".data"), validation_alias="SEN_DATA_DIR")
+
+    jwt_secret: SecretStr | None = Field(default=None, validation_alias="SEN_JWT_SECRET")
+    jwt_audience: str = Field(default="sen-support-api", validation_alias="SEN_JWT_AUDIENCE")
+    jwt_jwks_url: str | None = Field(default=None, validation_alias="SEN_JWT_JWKS_URL")
+    jwt_issuer: str = Field(default="sen-support-api", validation_alias="SEN_JWT_ISSUER")
+
+    db_pool_size: int = Field(default=10, ge=1, validation_alias="SEN_DB_POOL_SIZE")
+    db_max_overflow: int = Field(default=5, ge=0, validation_alias="SEN_DB_MAX_OVERFLOW")
+    # How long a request waits for a pooled connection before answering 503.
+    db_pool_timeout_seconds: float = Field(
+        default=2.0, gt=0, validation_alias="SEN_DB_POOL_TIMEOUT"
+    )
+    db_statement_timeout_ms: int = Field(
+        default=15_000, ge=0, validation_alias="SEN_DB_STATEMENT_TIMEOUT_MS"
+    )
+
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1, validation_alias="SEN_MAX_BODY_BYTES")
+    retry_after_seconds: int = Field(default=2, ge=1, validation_alias="SEN_RETRY_AFTER_SECONDS")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,273 @@
+"""Typed errors and their one mapping to RFC 9457 problem details (SPEC.md §5)."""
+
+import logging
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+logger = logging.getLogger("app.errors")
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+
+class FieldError(BaseModel):
+    field: str
+    message: str
+
+
+class RuleViolationItem(BaseModel):
+    rule: str
+    severity: str
+    message: str
+
+
+class Problem(BaseModel):
+    """The body of every error answer (RFC 9457), as published in the OpenAPI contract."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str
+    errors: list[FieldError] | None = None
+    violations: list[RuleViolationItem] | None = None
+
+
+class ApiError(Exception):
+    status: ClassVar[int] = 500
+    code: ClassVar[str] = "internal_error"
+    title: ClassVar[str] = "Internal server error"
+
+    def __init__(self, detail: str | None = None, *, headers: dict[str, str] | None = None):
+        super().__init__(detail or self.title)
+        self.detail = detail or self.title
+        self.headers = headers or {}
+
+    def extra(self) -> dict[str, Any]:
+        return {}
+
+
+class Unauthorized(ApiError):
+    status = 401
+    code = "unauthorized"
+    title = "Authentication required"
+
+    def __init__(self, detail: str | None = None):
+        super().__init__(detail, headers={"WWW-Authenticate": 'Bearer realm="sen-support-api"'})
+
+
+class Forbidden(ApiError):
+    status = 403
+    code = "forbidden"
+    title = "Not allowed for this role"
+
+
+class NotFound(ApiError):
+    status = 404
+    code = "not_found"
+    title = "Not found"
+
+
+class MethodNotAllowed(ApiError):
+    status = 405
+    code = "method_not_allowed"
+    title = "Method not allowed"
+
+
+class Conflict(ApiError):
+    status = 409
+    code = "conflict"
+    title = "Conflict"
+
+
+class StaleVersion(ApiError):
+    status = 412
+    code = "stale_version"
+    title = "The resource has changed since you read it"
+
+
+class PayloadTooLarge(ApiError):
+    status = 413
+    code = "payload_too_large"
+    title = "Request body too large"
+
+
+class ValidationFailed(ApiError):
+    status = 422
+    code = "validation_error"
+    title = "The request is not valid"
+
+    def __init__(self, errors: Sequence[FieldError], detail: str | None = None):
+        super().__init__(detail or "; ".join(f"{e.field}: {e.message}" for e in errors))
+        self.errors = list(errors)
+
+    def extra(self) -> dict[str, Any]:
+        return {"errors": [e.model_dump() for e in self.errors]}
+
+
+class BatchTooLarge(ApiError):
+    status = 422
+    code = "batch_too_large"
+    title = "Too many items in one batch"
+
+
+class DatabaseUnavailable(ApiError):
+    status = 503
+    code = "database_unavailable"
+    title = "The database is unavailable"
+
+
+def problem_response(
+    status: int,
+    code: str,
+    title: str,
+    detail: str,
+    *,
+    headers: dict[str, str] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> Response:
+    body: dict[str, Any] = {
+        "type": f"https://sen-support.example/problems/{code}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "code": code,
+    }
+    if extra:
+        body.update(extra)
+    return Response(
+        orjson.dumps(body), status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers
+    )
+
+
+def api_error_response(error: ApiError) -> Response:
+    return problem_response(
+        error.status,
+        error.code,
+        error.title,
+        error.detail,
+        headers=error.headers,
+        extra=error.extra(),
+    )
+
+
+def _field_name(location: Sequence[int | str]) -> str:
+    # FastAPI prefixes the part of the request ("body", "query"…); clients want the field path.
+    parts = [str(p) for p in location]
+    if len(parts) > 1 and parts[0] in {"body", "query", "path", "header"}:
+        parts = parts[1:]
+    return ".".join(parts) or "body"
+
+
+def validation_field_errors(raw_errors: Sequence[Any]) -> list[FieldError]:
+    errors: list[FieldError] = []
+    for raw in raw_errors:
+        location = raw.get("loc", ())
+        message = str(raw.get("msg", "invalid value"))
+        if raw.get("type") == "json_invalid":
+            errors.append(FieldError(field="body", message="The body is not valid JSON"))
+            continue
+        errors.append(FieldError(field=_field_name(location), message=message))
+    return errors
+
+
+def _is_database_outage(exc: BaseException) -> bool:
+    if isinstance(exc, PoolTimeoutError | ConnectionError | TimeoutError):
+        return True
+    if isinstance(exc, OperationalError | InterfaceError):
+        return True
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    return isinstance(exc, OSError)
+
+
+def install_error_handlers(app: FastAPI, retry_after_seconds: int) -> None:
+    async def handle_api_error(_: Request, exc: Exception) -> Response:
+        assert isinstance(exc, ApiError)
+        if isinstance(exc, DatabaseUnavailable):
+            exc.headers.setdefault("Retry-After", str(retry_after_seconds))
+        return api_error_response(exc)
+
+    async def handle_validation(_: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        return api_error_response(ValidationFailed(validation_field_errors(exc.errors())))
+
+    async def handle_http(_: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        if exc.status_code == 404:
+            return api_error_response(NotFound("No such resource or route"))
+        if exc.status_code == 405:
+            error = MethodNotAllowed("This method is not allowed on this resource")
+            allow = (exc.headers or {}).get("Allow")
+            if allow:
+                error.headers["Allow"] = allow
+            return api_error_response(error)
+        if exc.status_code == 413:
+            return api_error_response(PayloadTooLarge(str(exc.detail)))
+        return problem_response(
+            exc.status_code,
+            "http_error",
+            str(exc.detail),
+            str(exc.detail),
+            headers=dict(exc.headers or {}),
+        )
+
+    async def handle_unexpected(request: Request, exc: Exception) -> Response:
+        if _is_database_outage(exc):
+            logger.warning("database unavailable: %s", type(exc).__name__)
+            return api_error_response(
+                DatabaseUnavailable(
+                    "The database cannot be reached; retry shortly",
+                    headers={"Retry-After": str(retry_after_seconds)},
+                )
+            )
+        # Logged with its type only: exception text can carry SQL and personal data.
+        logger.error(
+            "unhandled error on %s %s: %s",
+            request.method,
+            request.scope.get("route").path  # type: ignore[union-attr]
+            if request.scope.get("route")
+            else "?",
+            type(exc).__name__,
+            exc_info=exc,
+        )
+        return problem_response(
+            500, "internal_error", "Internal server error", "An unexpected error occurred"
+        )
+
+    app.add_exception_handler(ApiError, handle_api_error)
+    app.add_exception_handler(RequestValidationError, handle_validation)
+    app.add_exception_handler(StarletteHTTPException, handle_http)
+    app.add_exception_handler(Exception, handle_unexpected)
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` for a route: every error it can answer, as problem+json."""
+    descriptions = {
+        400: "Bad request",
+        401: "Missing or invalid bearer token",
+        403: "The caller's role may not do this",
+        404: "Not found, or outside the caller's scope",
+        409: "Conflicts with the current state",
+        412: "If-Match does not match the current version",
+        413: "Request body over 1 MiB",
+        422: "Validation error",
+        503: "Database unavailable; retry after Retry-After seconds",
+    }
+    always = (401, 413, 422, 503)
+    wanted = sorted(set(statuses) | set(always))
+    return {
+        status: {
+            "description": descriptions.get(status, "Error"),
+            "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        }
+        for status in wanted
+    }

@@ -1,0 +1,41 @@
+"""Liveness, readiness and metrics: no token, no database work beyond one ping."""
+
+import asyncio
+
+from fastapi import APIRouter, Request
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel
+from starlette.responses import Response
+
+from app.core.errors import DatabaseUnavailable, error_responses
+
+router = APIRouter(tags=["operations"])
+
+
+class HealthOut(BaseModel):
+    status: str
+
+
+@router.get("/healthz", summary="The process is up")
+async def healthz() -> HealthOut:
+    return HealthOut(status="ok")
+
+
+@router.get("/readyz", responses=error_responses(503), summary="The database is reachable")
+async def readyz(request: Request) -> HealthOut:
+    try:
+        async with asyncio.timeout(request.app.state.settings.db_pool_timeout_seconds):
+            await request.app.state.database.ping()
+    except Exception as error:
+        raise DatabaseUnavailable("The database cannot be reached") from error
+    return HealthOut(status="ready")
+
+
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics",
+    response_class=Response,
+    responses={200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Prometheus text"}},
+)
+async def metrics() -> Response:
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

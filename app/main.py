@@ -1,0 +1,103 @@
+"""The ASGI application: `app.main:app`."""
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
+
+from app.api import api_router
+from app.core.config import Settings, get_settings
+from app.core.db import Database
+from app.core.errors import Problem, install_error_handlers
+from app.core.middleware import BodySizeLimitMiddleware, MetricsMiddleware, RequestContextMiddleware
+from app.health import router as health_router
+
+logger = logging.getLogger("app")
+
+DESCRIPTION = """\
+The system of record for SEN support in English schools: pupils, support plans and their
+Assess-Plan-Do-Review cycles, reviews, specialist involvement, EHC needs assessment requests and
+top-up funding claims. Errors are RFC 9457 `application/problem+json` with a machine-readable
+`code`. Every `/v1` call needs a bearer token.
+"""
+
+
+def operation_id(route: APIRoute) -> str:
+    """Stable operationIds: the endpoint function's name (unique across the app)."""
+    return route.name
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    if app.state.database is None:
+        # No DATABASE_URL: bring up the embedded server so one command serves on a bare laptop.
+        from app.devserver import prepare_embedded_database
+
+        url = await asyncio.to_thread(prepare_embedded_database, settings)
+        app.state.database = Database(url, settings)
+    try:
+        yield
+    finally:
+        await app.state.database.dispose()
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    if app.openapi_schema:
+        return app.openapi_schema
+    schema = FastAPI.openapi(app)
+    components = schema.setdefault("components", {})
+    problem = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+    for name, definition in problem.pop("$defs", {}).items():
+        components.setdefault("schemas", {})[name] = definition
+    components.setdefault("schemas", {})["Problem"] = problem
+    components["securitySchemes"] = {
+        "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+    }
+    for path, operations in schema.get("paths", {}).items():
+        if path.startswith("/v1/"):
+            for operation in operations.values():
+                operation["security"] = [{"bearerAuth": []}]
+    app.openapi_schema = schema
+    return schema
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    if settings.jwt_secret is None and settings.jwt_jwks_url is None:
+        raise RuntimeError(
+            "Set SEN_JWT_SECRET (or SEN_JWT_JWKS_URL): the API accepts no unsigned callers"
+        )
+    app = FastAPI(
+        title="SEN Support API",
+        version="1.0.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        generate_unique_id_function=operation_id,
+    )
+    app.state.settings = settings
+    app.state.database = (
+        Database(settings.database_url, settings) if settings.database_url else None
+    )
+    install_error_handlers(app, settings.retry_after_seconds)
+    app.include_router(health_router)
+    app.include_router(api_router)
+    # Outermost last: request ids wrap everything, so even a 413 carries one.
+    app.add_middleware(BodySizeLimitMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(MetricsMiddleware)
+    app.add_middleware(RequestContextMiddleware)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    return app
+
+
+def __getattr__(name: str) -> Any:
+    # `app.main:app` is built on first use, so importing this module never needs settings.
+    if name == "app":
+        application = create_app()
+        globals()["app"] = application
+        return application
+    raise AttributeError(name)

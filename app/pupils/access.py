@@ -1,0 +1,66 @@
+"""Which pupils a caller may see (SPEC.md §4): out of scope is always 404, never 403."""
+
+import uuid
+
+from sqlalchemy import ColumnElement, false, select, true
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.errors import NotFound
+from app.core.security import Principal, Role
+from app.models import Pupil, School
+
+
+def pupil_scope(principal: Principal) -> ColumnElement[bool]:
+    """A SQL condition on `Pupil` that holds for exactly the pupils in the caller's scope."""
+    match principal.role:
+        case Role.PLATFORM_ADMIN:
+            return true()
+        case Role.SENCO | Role.TEACHER | Role.MIS_INTEGRATION:
+            return Pupil.school_id == principal.school_id
+        case Role.PARENT:
+            if not principal.pupil_ids:
+                return false()
+            return Pupil.id.in_(principal.pupil_ids)
+        case Role.LA_OFFICER:
+            # An LA sees a pupil only once an EHC request or top-up claim to it has been
+            # submitted; neither exists in the service yet, so no pupil is in an LA's scope.
+            return false()
+    return false()
+
+
+def school_scope(principal: Principal) -> ColumnElement[bool]:
+    """A SQL condition on `School`: the schools a caller may read."""
+    match principal.role:
+        case Role.PLATFORM_ADMIN:
+            return true()
+        case Role.SENCO | Role.TEACHER | Role.MIS_INTEGRATION:
+            return School.id == principal.school_id
+        case Role.LA_OFFICER:
+            return School.la_code == principal.la_code
+        case Role.PARENT:
+            return School.id.in_(select(Pupil.school_id).where(pupil_scope(principal)))
+    return false()
+
+
+async def get_school_in_scope(
+    session: AsyncSession, principal: Principal, school_id: uuid.UUID, *, for_update: bool = False
+) -> School:
+    query = select(School).where(School.id == school_id, school_scope(principal))
+    if for_update:
+        query = query.with_for_update()
+    school = await session.scalar(query)
+    if school is None:
+        raise NotFound("No such school")
+    return school
+
+
+async def get_pupil_in_scope(
+    session: AsyncSession, principal: Principal, pupil_id: uuid.UUID, *, for_update: bool = False
+) -> Pupil:
+    query = select(Pupil).where(Pupil.id == pupil_id, pupil_scope(principal))
+    if for_update:
+        query = query.with_for_update()
+    pupil = await session.scalar(query)
+    if pupil is None:
+        raise NotFound("No such pupil")
+    return pupil

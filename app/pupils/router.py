@@ -1,0 +1,115 @@
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response, status
+
+from app.core.db import Session
+from app.core.errors import error_responses
+from app.core.http import Cursor, IfMatch, Limit, set_etag
+from app.core.schemas import Page
+from app.core.security import CurrentPrincipal
+from app.models.enums import SenStatus, YearGroup
+from app.pupils import service
+from app.pupils.schemas import PupilBatch, PupilBatchResult, PupilCreate, PupilOut, PupilUpdate
+
+router = APIRouter(tags=["pupils"])
+
+
+@router.post(
+    "/schools/{school_id}/pupils",
+    status_code=status.HTTP_201_CREATED,
+    responses=error_responses(403, 404, 409),
+    summary="Add a pupil to a school",
+)
+async def create_pupil(
+    school_id: uuid.UUID,
+    body: PupilCreate,
+    session: Session,
+    principal: CurrentPrincipal,
+    response: Response,
+) -> PupilOut:
+    pupil = await service.create_pupil(session, principal, school_id, body)
+    set_etag(response, pupil.version)
+    response.headers["Location"] = f"/v1/pupils/{pupil.id}"
+    return PupilOut.model_validate(pupil)
+
+
+@router.get(
+    "/schools/{school_id}/pupils",
+    responses=error_responses(403, 404),
+    summary="List a school's pupils",
+)
+async def list_pupils(
+    school_id: uuid.UUID,
+    session: Session,
+    principal: CurrentPrincipal,
+    sen_status: SenStatus | None = None,
+    year_group: YearGroup | None = None,
+    updated_since: Annotated[
+        datetime | None, Query(description="Only pupils changed at or after this time")
+    ] = None,
+    q: Annotated[
+        str | None, Query(min_length=1, max_length=100, description="Name part or exact UPN")
+    ] = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> Page[PupilOut]:
+    filters = service.PupilFilters(
+        sen_status=sen_status, year_group=year_group, updated_since=updated_since, q=q
+    )
+    pupils, next_cursor = await service.list_pupils(
+        session, principal, school_id, filters, limit, cursor
+    )
+    return Page[PupilOut](
+        items=[PupilOut.model_validate(p) for p in pupils], next_cursor=next_cursor
+    )
+
+
+@router.post(
+    "/schools/{school_id}/pupils/batch",
+    responses=error_responses(403, 404, 409),
+    summary="Upsert up to 1,000 pupils by UPN",
+    description=(
+        "Items are matched by UPN within the school: new UPNs are created, known ones updated "
+        "with the fields sent. Each item answers created, updated, unchanged or error; valid "
+        "items are applied even when others fail. More than 1,000 items answers 422 "
+        "batch_too_large."
+    ),
+)
+async def batch_upsert_pupils(
+    school_id: uuid.UUID, body: PupilBatch, session: Session, principal: CurrentPrincipal
+) -> PupilBatchResult:
+    results = await service.batch_upsert(session, principal, school_id, body.items)
+    return PupilBatchResult(results=results)
+
+
+@router.get(
+    "/pupils/{pupil_id}",
+    responses=error_responses(404),
+    summary="Read one pupil",
+)
+async def get_pupil(
+    pupil_id: uuid.UUID, session: Session, principal: CurrentPrincipal, response: Response
+) -> PupilOut:
+    pupil = await service.read_pupil(session, principal, pupil_id)
+    set_etag(response, pupil.version)
+    return PupilOut.model_validate(pupil)
+
+
+@router.patch(
+    "/pupils/{pupil_id}",
+    responses=error_responses(403, 404, 409, 412),
+    summary="Change a pupil's fields",
+)
+async def update_pupil(
+    pupil_id: uuid.UUID,
+    body: PupilUpdate,
+    session: Session,
+    principal: CurrentPrincipal,
+    response: Response,
+    if_match: IfMatch = None,
+) -> PupilOut:
+    pupil = await service.update_pupil(session, principal, pupil_id, body, if_match)
+    set_etag(response, pupil.version)
+    return PupilOut.model_validate(pupil)

@@ -1,0 +1,307 @@
+"""Pupil use cases: create, read, update, list and the MIS batch upsert."""
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import Select, or_, select, tuple_
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.audit.service import Touched, record_access
+from app.core.errors import BatchTooLarge, Conflict, FieldError, ValidationFailed
+from app.core.http import check_if_match, decode_cursor, encode_cursor
+from app.core.security import Principal, Role
+from app.models import Pupil, School
+from app.models.enums import AuditAction, SenStatus, YearGroup
+from app.pupils.access import get_pupil_in_scope, get_school_in_scope, pupil_scope
+from app.pupils.schemas import (
+    NOT_NULLABLE,
+    REQUIRED_ON_CREATE,
+    BatchItemError,
+    BatchItemResult,
+    ContactIn,
+    PupilCreate,
+    PupilFields,
+    PupilUpdate,
+    needs_problem,
+)
+
+MAX_BATCH_ITEMS = 1000
+PUPIL_WRITERS = (Role.SENCO, Role.MIS_INTEGRATION)
+
+
+def touched(pupil: Pupil) -> Touched:
+    return Touched(resource_id=pupil.id, pupil_id=pupil.id, school_id=pupil.school_id)
+
+
+def merge_contacts(
+    existing: list[dict[str, Any]], incoming: list[ContactIn], field: str = "contacts"
+) -> list[dict[str, Any]]:
+    """Contacts resent with an id keep it; new ones get one; an unknown id is refused."""
+    known = {contact["id"] for contact in existing}
+    merged: list[dict[str, Any]] = []
+    errors: list[FieldError] = []
+    for index, contact in enumerate(incoming):
+        data = contact.model_dump(mode="json")
+        if contact.id is None:
+            data["id"] = str(uuid.uuid4())
+        elif str(contact.id) not in known:
+            errors.append(FieldError(field=f"{field}.{index}.id", message="No such contact"))
+        merged.append(data)
+    if errors:
+        raise ValidationFailed(errors)
+    return merged
+
+
+def planned_changes(pupil: Pupil, fields: PupilFields) -> dict[str, Any]:
+    """The column values a partial update would change (only fields sent, only if different)."""
+    fields.refuse_nulls(*NOT_NULLABLE)
+    changes: dict[str, Any] = {}
+    for name in fields.model_fields_set:
+        value = getattr(fields, name)
+        if name == "contacts":
+            value = merge_contacts(pupil.contacts, value)
+        elif hasattr(value, "value"):
+            value = value.value
+        if getattr(pupil, name) != value:
+            changes[name] = value
+    primary = changes.get("primary_need", pupil.primary_need)
+    secondary = changes.get("secondary_need", pupil.secondary_need)
+    problem = needs_problem(primary, secondary)
+    if problem:
+        raise ValidationFailed([FieldError(field="secondary_need", message=problem)])
+    return changes
+
+
+def new_pupil(school: School, data: PupilCreate) -> Pupil:
+    return Pupil(
+        id=uuid.uuid4(),
+        school_id=school.id,
+        upn=data.upn,
+        first_name=data.first_name,
+        last_name=data.last_name,
+        date_of_birth=data.date_of_birth,
+        year_group=data.year_group.value,
+        home_la_code=data.home_la_code or school.la_code,
+        pupil_premium=data.pupil_premium,
+        primary_need=data.primary_need.value if data.primary_need else None,
+        secondary_need=data.secondary_need.value if data.secondary_need else None,
+        contacts=merge_contacts([], data.contacts),
+        left_on=data.left_on,
+        sen_status=SenStatus.N.value,
+    )
+
+
+async def _upn_taken(
+    session: AsyncSession, school_id: uuid.UUID, upn: str, other_than: uuid.UUID | None = None
+) -> bool:
+    query = select(Pupil.id).where(Pupil.school_id == school_id, Pupil.upn == upn)
+    if other_than is not None:
+        query = query.where(Pupil.id != other_than)
+    return (await session.scalar(query)) is not None
+
+
+async def _flush_unique(session: AsyncSession) -> None:
+    # A concurrent writer can take the same UPN between our check and our write.
+    try:
+        await session.flush()
+    except IntegrityError as error:
+        if "uq_pupils_school_id_upn" in str(error.orig):
+            raise Conflict("Another pupil at this school already has this UPN") from None
+        raise
+
+
+async def create_pupil(
+    session: AsyncSession, principal: Principal, school_id: uuid.UUID, data: PupilCreate
+) -> Pupil:
+    school = await get_school_in_scope(session, principal, school_id)
+    principal.require(*PUPIL_WRITERS)
+    if await _upn_taken(session, school.id, data.upn):
+        raise Conflict("Another pupil at this school already has this UPN")
+    pupil = new_pupil(school, data)
+    session.add(pupil)
+    await _flush_unique(session)
+    await record_access(session, principal, AuditAction.CREATE, "pupil", [touched(pupil)])
+    return pupil
+
+
+async def read_pupil(session: AsyncSession, principal: Principal, pupil_id: uuid.UUID) -> Pupil:
+    pupil = await get_pupil_in_scope(session, principal, pupil_id)
+    await record_access(session, principal, AuditAction.READ, "pupil", [touched(pupil)])
+    return pupil
+
+
+async def update_pupil(
+    session: AsyncSession,
+    principal: Principal,
+    pupil_id: uuid.UUID,
+    data: PupilUpdate,
+    if_match: str | None,
+) -> Pupil:
+    pupil = await get_pupil_in_scope(session, principal, pupil_id, for_update=True)
+    principal.require(*PUPIL_WRITERS)
+    check_if_match(if_match, pupil.version)
+    changes = planned_changes(pupil, data)
+    if "upn" in changes and await _upn_taken(session, pupil.school_id, changes["upn"], pupil.id):
+        raise Conflict("Another pupil at this school already has this UPN")
+    for name, value in changes.items():
+        setattr(pupil, name, value)
+    if changes:
+        await _flush_unique(session)
+        await session.refresh(pupil, ["updated_at"])
+    await record_access(session, principal, AuditAction.UPDATE, "pupil", [touched(pupil)])
+    return pupil
+
+
+@dataclass(frozen=True)
+class PupilFilters:
+    sen_status: SenStatus | None = None
+    year_group: YearGroup | None = None
+    updated_since: datetime | None = None
+    q: str | None = None
+
+
+def _filtered(query: Select[Pupil], filters: PupilFilters) -> Select[Pupil]:
+    if filters.sen_status is not None:
+        query = query.where(Pupil.sen_status == filters.sen_status.value)
+    if filters.year_group is not None:
+        query = query.where(Pupil.year_group == filters.year_group.value)
+    if filters.updated_since is not None:
+        query = query.where(Pupil.updated_at >= filters.updated_since)
+    if filters.q:
+        # The search text is bound as a parameter; only LIKE's own wildcards need escaping.
+        term = filters.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        query = query.where(
+            or_(
+                Pupil.first_name.ilike(f"%{term}%"),
+                Pupil.last_name.ilike(f"%{term}%"),
+                Pupil.upn == filters.q.upper(),
+            )
+        )
+    return query
+
+
+async def list_pupils(
+    session: AsyncSession,
+    principal: Principal,
+    school_id: uuid.UUID,
+    filters: PupilFilters,
+    limit: int,
+    cursor: str | None,
+) -> tuple[list[Pupil], str | None]:
+    school = await get_school_in_scope(session, principal, school_id)
+    query = _filtered(
+        select(Pupil).where(Pupil.school_id == school.id, pupil_scope(principal)), filters
+    )
+    order = (Pupil.last_name, Pupil.first_name, Pupil.id)
+    if cursor is not None:
+        last_name, first_name, last_id = decode_cursor(cursor, 3)
+        try:
+            after = (str(last_name), str(first_name), uuid.UUID(str(last_id)))
+        except ValueError:
+            raise ValidationFailed(
+                [FieldError(field="cursor", message="Not a cursor from this list")]
+            ) from None
+        query = query.where(tuple_(*order) > tuple_(*after))
+    rows = list((await session.scalars(query.order_by(*order).limit(limit + 1))).all())
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        last = rows[-1]
+        next_cursor = encode_cursor([last.last_name, last.first_name, str(last.id)])
+    await record_access(session, principal, AuditAction.READ, "pupil", map(touched, rows))
+    return rows, next_cursor
+
+
+def _item_errors(error: ValidationError) -> list[BatchItemError]:
+    return [
+        BatchItemError(field=".".join(str(p) for p in e["loc"]) or "item", message=e["msg"])
+        for e in error.errors()
+    ]
+
+
+async def batch_upsert(
+    session: AsyncSession, principal: Principal, school_id: uuid.UUID, items: list[Any]
+) -> list[BatchItemResult]:
+    """Upsert by UPN in one transaction. Each item is validated on its own and is either
+    applied whole or reported as an error; a bad item never blocks the others."""
+    school = await get_school_in_scope(session, principal, school_id)
+    principal.require(*PUPIL_WRITERS)
+    if len(items) > MAX_BATCH_ITEMS:
+        raise BatchTooLarge(f"A batch holds at most {MAX_BATCH_ITEMS} items; got {len(items)}")
+
+    results: list[BatchItemResult | None] = [None] * len(items)
+    valid: dict[str, tuple[int, PupilFields]] = {}
+
+    def refuse(index: int, upn: str | None, errors: list[BatchItemError]) -> None:
+        results[index] = BatchItemResult(
+            index=index, upn=upn, status="error", id=None, errors=errors
+        )
+
+    for index, raw in enumerate(items):
+        raw_upn = raw.get("upn") if isinstance(raw, dict) else None
+        upn_shown = raw_upn if isinstance(raw_upn, str) else None
+        if not isinstance(raw, dict):
+            refuse(index, None, [BatchItemError(field="item", message="Must be an object")])
+            continue
+        try:
+            fields = PupilFields.model_validate(raw)
+        except ValidationError as error:
+            refuse(index, upn_shown, _item_errors(error))
+            continue
+        if fields.upn is None:
+            refuse(index, upn_shown, [BatchItemError(field="upn", message="Field required")])
+        elif fields.upn in valid:
+            message = f"The same UPN is item {valid[fields.upn][0]} of this batch"
+            refuse(index, fields.upn, [BatchItemError(field="upn", message=message)])
+        else:
+            valid[fields.upn] = (index, fields)
+
+    existing = {
+        pupil.upn: pupil
+        for pupil in await session.scalars(
+            select(Pupil)
+            .where(Pupil.school_id == school.id, Pupil.upn.in_(list(valid)))
+            .with_for_update()
+        )
+    }
+    created: list[Pupil] = []
+    updated: list[Pupil] = []
+    for upn, (index, fields) in valid.items():
+        pupil = existing.get(upn)
+        try:
+            if pupil is None:
+                missing = [name for name in REQUIRED_ON_CREATE if getattr(fields, name) is None]
+                if missing:
+                    raise ValidationFailed(
+                        [FieldError(field=name, message="Field required") for name in missing]
+                    )
+                data = PupilCreate.model_validate(fields.model_dump(exclude_unset=True))
+                pupil = new_pupil(school, data)
+                created.append(pupil)
+                status = "created"
+            else:
+                changes = planned_changes(pupil, fields)
+                for name, value in changes.items():
+                    setattr(pupil, name, value)
+                status = "updated" if changes else "unchanged"
+                if changes:
+                    updated.append(pupil)
+        except ValidationFailed as error:
+            refuse(index, upn, [BatchItemError(**e.model_dump()) for e in error.errors])
+            continue
+        except ValidationError as error:
+            refuse(index, upn, _item_errors(error))
+            continue
+        results[index] = BatchItemResult(
+            index=index, upn=upn, status=status, id=pupil.id, errors=[]
+        )
+
+    session.add_all(created)
+    await _flush_unique(session)
+    await record_access(session, principal, AuditAction.CREATE, "pupil", map(touched, created))
+    await record_access(session, principal, AuditAction.UPDATE, "pupil", map(touched, updated))
+    return [result for result in results if result is not None]

@@ -1,0 +1,65 @@
+import uuid
+
+from fastapi import APIRouter, Response, status
+
+from app.core.db import Session
+from app.core.errors import error_responses
+from app.core.http import Cursor, IfMatch, Limit, set_etag
+from app.core.schemas import Page
+from app.core.security import CurrentPrincipal
+from app.schools import service
+from app.schools.schemas import SchoolCreate, SchoolOut, SchoolUpdate
+
+router = APIRouter(tags=["schools"])
+
+
+@router.post(
+    "/schools",
+    status_code=status.HTTP_201_CREATED,
+    responses=error_responses(403, 409),
+    summary="Register a school (platform_admin)",
+)
+async def create_school(
+    body: SchoolCreate, session: Session, principal: CurrentPrincipal, response: Response
+) -> SchoolOut:
+    school = await service.create_school(session, principal, body)
+    set_etag(response, school.version)
+    response.headers["Location"] = f"/v1/schools/{school.id}"
+    return SchoolOut.model_validate(school)
+
+
+@router.get("/schools", responses=error_responses(), summary="List the schools you can see")
+async def list_schools(
+    session: Session, principal: CurrentPrincipal, limit: Limit = 50, cursor: Cursor = None
+) -> Page[SchoolOut]:
+    schools, next_cursor = await service.list_schools(session, principal, limit, cursor)
+    return Page[SchoolOut](
+        items=[SchoolOut.model_validate(s) for s in schools], next_cursor=next_cursor
+    )
+
+
+@router.get("/schools/{school_id}", responses=error_responses(404), summary="Read one school")
+async def get_school(
+    school_id: uuid.UUID, session: Session, principal: CurrentPrincipal, response: Response
+) -> SchoolOut:
+    school = await service.read_school(session, principal, school_id)
+    set_etag(response, school.version)
+    return SchoolOut.model_validate(school)
+
+
+@router.patch(
+    "/schools/{school_id}",
+    responses=error_responses(403, 404, 409, 412),
+    summary="Change a school (platform_admin)",
+)
+async def update_school(
+    school_id: uuid.UUID,
+    body: SchoolUpdate,
+    session: Session,
+    principal: CurrentPrincipal,
+    response: Response,
+    if_match: IfMatch = None,
+) -> SchoolOut:
+    school = await service.update_school(session, principal, school_id, body, if_match)
+    set_etag(response, school.version)
+    return SchoolOut.model_validate(school)

@@ -1,0 +1,118 @@
+"""Test harness: a throwaway database built by the migrations, and a clean state per test.
+
+The server is TEST_DATABASE_URL when set (the suite creates its own database there and drops it
+afterwards), else an embedded PostgreSQL started in a temporary folder.
+"""
+
+import asyncio
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+from pydantic import SecretStr
+from sqlalchemy.engine import make_url
+
+from app.core.config import Settings
+from app.main import create_app
+from app.migrate import upgrade_to_head
+from tests.factories import Api
+
+JWT_SECRET = "test-secret-" + "x" * 32
+
+
+def _plain_dsn(sqlalchemy_url: str) -> str:
+    return make_url(sqlalchemy_url).set(drivername="postgresql").render_as_string(False)
+
+
+@pytest.fixture(scope="session")
+def server_url() -> Iterator[str]:
+    given = os.environ.get("TEST_DATABASE_URL")
+    if given:
+        yield given
+        return
+    from app.core.embedded_postgres import start_embedded_postgres
+
+    # Not pytest's tmp_path: as root it sits in a 0700 folder the server's user cannot enter.
+    data_dir = Path(tempfile.mkdtemp(prefix="sen-test-pg-"))
+    server = start_embedded_postgres(data_dir / "data")
+    try:
+        yield server.url("postgres")
+    finally:
+        server.stop()
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def database_url(server_url: str) -> Iterator[str]:
+    name = f"sen_test_{uuid.uuid4().hex[:12]}"
+    admin_dsn = _plain_dsn(server_url)
+
+    async def admin(sql: str) -> None:
+        connection = await asyncpg.connect(admin_dsn)
+        try:
+            await connection.execute(sql)
+        finally:
+            await connection.close()
+
+    asyncio.run(admin(f'create database "{name}"'))
+    url = make_url(server_url).set(database=name).render_as_string(False)
+    try:
+        upgrade_to_head(url)
+        yield url
+    finally:
+        asyncio.run(admin(f'drop database if exists "{name}" with (force)'))
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str) -> Settings:
+    return Settings(
+        database_url=database_url,
+        jwt_secret=SecretStr(JWT_SECRET),
+        jwt_audience="sen-support-api",
+        data_dir=Path(tempfile.gettempdir()),
+    )
+
+
+@pytest.fixture(scope="session")
+async def app(settings: Settings) -> AsyncIterator[object]:
+    application = create_app(settings)
+    yield application
+    await application.state.database.dispose()
+
+
+@pytest.fixture(scope="session")
+async def db(database_url: str) -> AsyncIterator[asyncpg.Connection]:
+    """A direct connection for assertions on what the database holds."""
+    connection = await asyncpg.connect(_plain_dsn(database_url))
+    yield connection
+    await connection.close()
+
+
+@pytest.fixture(autouse=True)
+async def clean_tables(db: asyncpg.Connection) -> AsyncIterator[None]:
+    yield
+    tables = await db.fetch(
+        "select tablename from pg_tables where schemaname = 'public' "
+        "and tablename <> 'alembic_version'"
+    )
+    if tables:
+        names = ", ".join(f'"{row["tablename"]}"' for row in tables)
+        await db.execute(f"truncate {names} restart identity cascade")
+
+
+@pytest.fixture
+async def client(app: object) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        yield http
+
+
+@pytest.fixture
+def api(client: httpx.AsyncClient, settings: Settings) -> Api:
+    return Api(client, settings)
