@@ -6,11 +6,11 @@ from app.concerns import service
 from app.concerns.schemas import ConcernCreate, ConcernOut, ConcernUpdate
 from app.core.db import Session
 from app.core.errors import error_responses
-from app.core.http import Cursor, IfMatch, Limit, set_etag
+from app.core.http import API_PREFIX, Cursor, IfMatch, Limit, set_etag
 from app.core.schemas import Page
 from app.core.security import CurrentPrincipal
 
-router = APIRouter(tags=["concerns"])
+router = APIRouter(prefix=API_PREFIX, tags=["concerns"])
 
 
 @router.post(

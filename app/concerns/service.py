@@ -105,7 +105,7 @@ async def respond_to_concern(
     ).first()
     if row is None:
         raise NotFound("No such concern")
-    concern, pupil = row.tuple()
+    concern, pupil = row
     principal.require(*CONCERN_RESPONDERS)
     check_if_match(if_match, concern.version)
     data.refuse_nulls("description", "response", "responded_on")

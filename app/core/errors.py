@@ -210,6 +210,11 @@ def install_error_handlers(app: FastAPI, retry_after_seconds: int) -> None:
             if allow:
                 error.headers["Allow"] = allow
             return api_error_response(error)
+        if exc.status_code == 400:
+            # FastAPI's answer to a body it cannot decode (e.g. invalid UTF-8): still bad JSON.
+            return api_error_response(
+                ValidationFailed([FieldError(field="body", message="The body is not valid JSON")])
+            )
         if exc.status_code == 413:
             return api_error_response(PayloadTooLarge(str(exc.detail)))
         return problem_response(

@@ -9,6 +9,9 @@ from fastapi import Header, Query, Response
 
 from app.core.errors import FieldError, StaleVersion, ValidationFailed
 
+# Routers carry the prefix themselves so that every route knows its full path template
+# (metrics label requests by it).
+API_PREFIX = "/v1"
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
 

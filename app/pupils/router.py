@@ -6,14 +6,14 @@ from fastapi import APIRouter, Query, Response, status
 
 from app.core.db import Session
 from app.core.errors import error_responses
-from app.core.http import Cursor, IfMatch, Limit, set_etag
+from app.core.http import API_PREFIX, Cursor, IfMatch, Limit, set_etag
 from app.core.schemas import Page
 from app.core.security import CurrentPrincipal
 from app.models.enums import SenStatus, YearGroup
 from app.pupils import service
 from app.pupils.schemas import PupilBatch, PupilBatchResult, PupilCreate, PupilOut, PupilUpdate
 
-router = APIRouter(tags=["pupils"])
+router = APIRouter(prefix=API_PREFIX, tags=["pupils"])
 
 
 @router.post(

@@ -4,13 +4,13 @@ from fastapi import APIRouter, Response, status
 
 from app.core.db import Session
 from app.core.errors import error_responses
-from app.core.http import Cursor, IfMatch, Limit, set_etag
+from app.core.http import API_PREFIX, Cursor, IfMatch, Limit, set_etag
 from app.core.schemas import Page
 from app.core.security import CurrentPrincipal
 from app.schools import service
 from app.schools.schemas import SchoolCreate, SchoolOut, SchoolUpdate
 
-router = APIRouter(tags=["schools"])
+router = APIRouter(prefix=API_PREFIX, tags=["schools"])
 
 
 @router.post(
