@@ -317,7 +317,7 @@ async def test_reads_and_writes_are_audited_in_the_same_transaction(api, db):
     await api.create_pupil(school)
     await api.http.get(f"/v1/schools/{school['id']}/pupils", headers=senco)
     rows = await db.fetch(
-        "select action, resource, pupil_id, actor_role, request_id from audit_entries order by at, action"
+        "select action, resource, pupil_id, actor_role, request_id from audit_entries"
     )
     actions = sorted((r["action"], str(r["pupil_id"]) == pupil["id"]) for r in rows)
     assert actions == sorted(

