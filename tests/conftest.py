@@ -39,8 +39,9 @@ def server_url() -> Iterator[str]:
     from app.core.embedded_postgres import start_embedded_postgres
 
     # Not pytest's tmp_path: as root it sits in a 0700 folder the server's user cannot enter.
+    # The new empty folder itself is handed to the server's user by the launcher.
     data_dir = Path(tempfile.mkdtemp(prefix="sen-test-pg-"))
-    server = start_embedded_postgres(data_dir / "data")
+    server = start_embedded_postgres(data_dir)
     try:
         yield server.url("postgres")
     finally:
@@ -94,8 +95,9 @@ async def db(database_url: str) -> AsyncIterator[asyncpg.Connection]:
     await connection.close()
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture
 async def clean_tables(db: asyncpg.Connection) -> AsyncIterator[None]:
+    """Every test that talks to the API starts and ends with empty tables."""
     yield
     tables = await db.fetch(
         "select tablename from pg_tables where schemaname = 'public' "
@@ -107,7 +109,7 @@ async def clean_tables(db: asyncpg.Connection) -> AsyncIterator[None]:
 
 
 @pytest.fixture
-async def client(app: object) -> AsyncIterator[httpx.AsyncClient]:
+async def client(app: object, clean_tables: None) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
         yield http
