@@ -35,11 +35,12 @@ def serve(args: argparse.Namespace) -> int:
         os.environ["SEN_JWT_SECRET"] = _dev_secret(settings)
         get_settings.cache_clear()
         settings = get_settings()
+    embedded = None
     if settings.database_url is None:
-        from app.devserver import prepare_embedded_database
+        from app.devserver import start_embedded_database
 
         print("DATABASE_URL is unset: starting the embedded PostgreSQL server ...", flush=True)
-        os.environ["DATABASE_URL"] = prepare_embedded_database(settings)
+        embedded, os.environ["DATABASE_URL"] = start_embedded_database(settings)
     else:
         from app.migrate import upgrade_to_head
 
@@ -58,15 +59,20 @@ def serve(args: argparse.Namespace) -> int:
         )
         print(f"  a platform_admin token (12 h) for your first call:\n\n{token}\n")
         print(f'  curl -H "Authorization: Bearer $TOKEN" {base}/v1/schools\n', flush=True)
-    uvicorn.run(
-        "app.main:app",
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
-        proxy_headers=True,
-        log_level="info",
-        timeout_graceful_shutdown=20,
-    )
+    try:
+        uvicorn.run(
+            "app.main:app",
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            proxy_headers=True,
+            log_level="info",
+            timeout_graceful_shutdown=20,
+        )
+    finally:
+        if embedded is not None:
+            # Nothing is left running; the data stays in the data folder for the next start.
+            embedded.stop()
     return 0
 
 

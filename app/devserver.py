@@ -6,7 +6,7 @@ import logging
 import asyncpg
 
 from app.core.config import Settings
-from app.core.embedded_postgres import start_embedded_postgres
+from app.core.embedded_postgres import EmbeddedServer, start_embedded_postgres
 from app.migrate import upgrade_to_head
 
 logger = logging.getLogger("app.devserver")
@@ -24,8 +24,8 @@ async def ensure_database(server_dsn: str, name: str) -> None:
         await connection.close()
 
 
-def prepare_embedded_database(settings: Settings) -> str:
-    """Start (or reuse) the embedded server under the data folder, migrate it, return its URL.
+def start_embedded_database(settings: Settings) -> tuple[EmbeddedServer, str]:
+    """Start (or reuse) the embedded server under the data folder and migrate it.
 
     Blocking: call it from a thread when an event loop is running.
     """
@@ -34,4 +34,8 @@ def prepare_embedded_database(settings: Settings) -> str:
     url = server.url(DEV_DATABASE)
     upgrade_to_head(url)
     logger.info("embedded PostgreSQL on 127.0.0.1:%s, database %s", server.port, DEV_DATABASE)
-    return url
+    return server, url
+
+
+def prepare_embedded_database(settings: Settings) -> str:
+    return start_embedded_database(settings)[1]
