@@ -101,7 +101,7 @@ async def clean_tables(db: asyncpg.Connection) -> AsyncIterator[None]:
     yield
     tables = await db.fetch(
         "select tablename from pg_tables where schemaname = 'public' "
-        "and tablename <> 'alembic_version'"
+        "and tablename not in ('alembic_version', 'event_counter')"
     )
     if tables:
         names = ", ".join(f'"{row["tablename"]}"' for row in tables)

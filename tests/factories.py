@@ -60,12 +60,12 @@ class Api:
 
     http: httpx.AsyncClient
     settings: Settings
+    last_sub: str = ""
 
     def token(self, role: Role | str, **scope: Any) -> str:
         role = Role(role)
-        return mint_token(
-            self.settings, sub=f"{role.value}-{uuid.uuid4().hex[:6]}", role=role, **scope
-        )
+        self.last_sub = f"{role.value}-{uuid.uuid4().hex[:6]}"
+        return mint_token(self.settings, sub=self.last_sub, role=role, **scope)
 
     def headers(self, role: Role | str, **scope: Any) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token(role, **scope)}"}

@@ -4,13 +4,13 @@ from fastapi import APIRouter, Response, status
 
 from app.concerns import service
 from app.concerns.schemas import ConcernCreate, ConcernOut, ConcernUpdate
-from app.core.db import Session
+from app.core.db import Session, UnitOfWorkRoute
 from app.core.errors import error_responses
 from app.core.http import API_PREFIX, Cursor, IfMatch, Limit, set_etag
 from app.core.schemas import Page
 from app.core.security import CurrentPrincipal
 
-router = APIRouter(prefix=API_PREFIX, tags=["concerns"])
+router = APIRouter(prefix=API_PREFIX, tags=["concerns"], route_class=UnitOfWorkRoute)
 
 
 @router.post(

@@ -1,6 +1,7 @@
 """Typed errors and their one mapping to RFC 9457 problem details (SPEC.md §5)."""
 
 import logging
+import traceback
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
@@ -88,6 +89,12 @@ class Conflict(ApiError):
     title = "Conflict"
 
 
+class IdempotencyKeyInProgress(ApiError):
+    status = 409
+    code = "idempotency_key_in_progress"
+    title = "A request with this Idempotency-Key is still running"
+
+
 class StaleVersion(ApiError):
     status = 412
     code = "stale_version"
@@ -117,6 +124,12 @@ class BatchTooLarge(ApiError):
     status = 422
     code = "batch_too_large"
     title = "Too many items in one batch"
+
+
+class IdempotencyKeyReused(ApiError):
+    status = 422
+    code = "idempotency_key_reused"
+    title = "This Idempotency-Key was used for another request"
 
 
 class DatabaseUnavailable(ApiError):
@@ -189,34 +202,33 @@ def _is_database_outage(exc: BaseException) -> bool:
     return isinstance(exc, OSError)
 
 
-def install_error_handlers(app: FastAPI, retry_after_seconds: int) -> None:
-    async def handle_api_error(_: Request, exc: Exception) -> Response:
-        assert isinstance(exc, ApiError)
-        if isinstance(exc, DatabaseUnavailable):
-            exc.headers.setdefault("Retry-After", str(retry_after_seconds))
+def _http_exception_error(exc: StarletteHTTPException) -> ApiError | None:
+    if exc.status_code == 404:
+        return NotFound("No such resource or route")
+    if exc.status_code == 405:
+        error = MethodNotAllowed("This method is not allowed on this resource")
+        allow = (exc.headers or {}).get("Allow")
+        if allow:
+            error.headers["Allow"] = allow
+        return error
+    if exc.status_code == 400:
+        # FastAPI's answer to a body it cannot decode (e.g. invalid UTF-8): still bad JSON.
+        return ValidationFailed([FieldError(field="body", message="The body is not valid JSON")])
+    if exc.status_code == 413:
+        return PayloadTooLarge(str(exc.detail))
+    return None
+
+
+def client_error_response(exc: Exception) -> Response | None:
+    """The 4xx problem answer for a client's error, or None when `exc` is not one."""
+    if isinstance(exc, ApiError) and exc.status < 500:
         return api_error_response(exc)
-
-    async def handle_validation(_: Request, exc: Exception) -> Response:
-        assert isinstance(exc, RequestValidationError)
+    if isinstance(exc, RequestValidationError):
         return api_error_response(ValidationFailed(validation_field_errors(exc.errors())))
-
-    async def handle_http(_: Request, exc: Exception) -> Response:
-        assert isinstance(exc, StarletteHTTPException)
-        if exc.status_code == 404:
-            return api_error_response(NotFound("No such resource or route"))
-        if exc.status_code == 405:
-            error = MethodNotAllowed("This method is not allowed on this resource")
-            allow = (exc.headers or {}).get("Allow")
-            if allow:
-                error.headers["Allow"] = allow
+    if isinstance(exc, StarletteHTTPException) and exc.status_code < 500:
+        error = _http_exception_error(exc)
+        if error is not None:
             return api_error_response(error)
-        if exc.status_code == 400:
-            # FastAPI's answer to a body it cannot decode (e.g. invalid UTF-8): still bad JSON.
-            return api_error_response(
-                ValidationFailed([FieldError(field="body", message="The body is not valid JSON")])
-            )
-        if exc.status_code == 413:
-            return api_error_response(PayloadTooLarge(str(exc.detail)))
         return problem_response(
             exc.status_code,
             "http_error",
@@ -224,6 +236,21 @@ def install_error_handlers(app: FastAPI, retry_after_seconds: int) -> None:
             str(exc.detail),
             headers=dict(exc.headers or {}),
         )
+    return None
+
+
+def install_error_handlers(app: FastAPI, retry_after_seconds: int) -> None:
+    async def handle_client_error(request: Request, exc: Exception) -> Response:
+        response = client_error_response(exc)
+        if response is None:
+            return await handle_unexpected(request, exc)
+        return response
+
+    async def handle_api_error(request: Request, exc: Exception) -> Response:
+        if isinstance(exc, DatabaseUnavailable):
+            exc.headers.setdefault("Retry-After", str(retry_after_seconds))
+            return api_error_response(exc)
+        return await handle_client_error(request, exc)
 
     async def handle_unexpected(request: Request, exc: Exception) -> Response:
         if _is_database_outage(exc):
@@ -234,23 +261,27 @@ def install_error_handlers(app: FastAPI, retry_after_seconds: int) -> None:
                     headers={"Retry-After": str(retry_after_seconds)},
                 )
             )
-        # Logged with its type only: exception text can carry SQL and personal data.
+        # Logged by type and code location only: exception text can carry SQL, parameters
+        # and personal data.
+        route = request.scope.get("route")
+        where = " < ".join(
+            f"{frame.filename.rsplit('/', 1)[-1]}:{frame.lineno}"
+            for frame in reversed(traceback.extract_tb(exc.__traceback__)[-6:])
+        )
         logger.error(
-            "unhandled error on %s %s: %s",
-            request.method,
-            request.scope.get("route").path  # type: ignore[union-attr]
-            if request.scope.get("route")
-            else "?",
+            "unhandled %s on %s %s at %s",
             type(exc).__name__,
-            exc_info=exc,
+            request.method,
+            getattr(route, "path", "?"),
+            where,
         )
         return problem_response(
             500, "internal_error", "Internal server error", "An unexpected error occurred"
         )
 
     app.add_exception_handler(ApiError, handle_api_error)
-    app.add_exception_handler(RequestValidationError, handle_validation)
-    app.add_exception_handler(StarletteHTTPException, handle_http)
+    app.add_exception_handler(RequestValidationError, handle_client_error)
+    app.add_exception_handler(StarletteHTTPException, handle_client_error)
     app.add_exception_handler(Exception, handle_unexpected)
 
 

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
-from app.core.db import Session
+from app.core.db import Session, UnitOfWorkRoute
 from app.core.errors import error_responses
 from app.core.http import API_PREFIX, Cursor, IfMatch, Limit, set_etag
 from app.core.schemas import Page
@@ -13,7 +13,7 @@ from app.models.enums import SenStatus, YearGroup
 from app.pupils import service
 from app.pupils.schemas import PupilBatch, PupilBatchResult, PupilCreate, PupilOut, PupilUpdate
 
-router = APIRouter(prefix=API_PREFIX, tags=["pupils"])
+router = APIRouter(prefix=API_PREFIX, tags=["pupils"], route_class=UnitOfWorkRoute)
 
 
 @router.post(

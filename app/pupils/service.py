@@ -14,6 +14,7 @@ from app.audit.service import Touched, record_access
 from app.core.errors import BatchTooLarge, Conflict, FieldError, ValidationFailed
 from app.core.http import check_if_match, decode_cursor, encode_cursor
 from app.core.security import Principal, Role
+from app.events.service import PendingEvent, emit
 from app.models import Pupil, School
 from app.models.enums import AuditAction, SenStatus, YearGroup
 from app.pupils.access import get_pupil_in_scope, get_school_in_scope, pupil_scope
@@ -35,6 +36,19 @@ PUPIL_WRITERS = (Role.SENCO, Role.MIS_INTEGRATION)
 
 def touched(pupil: Pupil) -> Touched:
     return Touched(resource_id=pupil.id, pupil_id=pupil.id, school_id=pupil.school_id)
+
+
+def pupil_event(type_: str, pupil: Pupil, **data: Any) -> PendingEvent:
+    """Pupil events carry the UPN (the key MIS systems match on) and never other personal data."""
+    return PendingEvent(
+        type=type_,
+        resource="pupil",
+        resource_id=pupil.id,
+        pupil_id=pupil.id,
+        school_id=pupil.school_id,
+        la_code=pupil.home_la_code,
+        data={"upn": pupil.upn, **data},
+    )
 
 
 def merge_contacts(
@@ -125,6 +139,7 @@ async def create_pupil(
     session.add(pupil)
     await _flush_unique(session)
     await record_access(session, principal, AuditAction.CREATE, "pupil", [touched(pupil)])
+    emit(session, pupil_event("pupil.created", pupil))
     return pupil
 
 
@@ -152,6 +167,7 @@ async def update_pupil(
     if changes:
         await _flush_unique(session)
         await session.refresh(pupil, ["updated_at"])
+        emit(session, pupil_event("pupil.updated", pupil, changed=sorted(changes)))
     await record_access(session, principal, AuditAction.UPDATE, "pupil", [touched(pupil)])
     return pupil
 
@@ -290,6 +306,7 @@ async def batch_upsert(
                 status = "updated" if changes else "unchanged"
                 if changes:
                     updated.append(pupil)
+                    emit(session, pupil_event("pupil.updated", pupil, changed=sorted(changes)))
         except ValidationFailed as error:
             refuse(index, upn, [BatchItemError(**e.model_dump()) for e in error.errors])
             continue
@@ -302,6 +319,8 @@ async def batch_upsert(
 
     session.add_all(created)
     await _flush_unique(session)
+    for pupil in created:
+        emit(session, pupil_event("pupil.created", pupil))
     await record_access(session, principal, AuditAction.CREATE, "pupil", map(touched, created))
     await record_access(session, principal, AuditAction.UPDATE, "pupil", map(touched, updated))
     return [result for result in results if result is not None]

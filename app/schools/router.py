@@ -2,7 +2,7 @@ import uuid
 
 from fastapi import APIRouter, Response, status
 
-from app.core.db import Session
+from app.core.db import Session, UnitOfWorkRoute
 from app.core.errors import error_responses
 from app.core.http import API_PREFIX, Cursor, IfMatch, Limit, set_etag
 from app.core.schemas import Page
@@ -10,7 +10,7 @@ from app.core.security import CurrentPrincipal
 from app.schools import service
 from app.schools.schemas import SchoolCreate, SchoolOut, SchoolUpdate
 
-router = APIRouter(prefix=API_PREFIX, tags=["schools"])
+router = APIRouter(prefix=API_PREFIX, tags=["schools"], route_class=UnitOfWorkRoute)
 
 
 @router.post(
