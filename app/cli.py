@@ -1,6 +1,8 @@
-"""`sen-api`: serve, migrate, mint development tokens and write the OpenAPI document."""
+"""`sen-api`: serve, migrate, mint development tokens, manage API clients and write the OpenAPI
+document."""
 
 import argparse
+import asyncio
 import os
 import secrets
 import sys
@@ -8,11 +10,18 @@ import uuid
 from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from app.core.config import Settings, get_settings
-from app.core.security import Role, mint_token
+from app.core.security import Principal, Role, mint_token
+from app.models.api_client import ApiClientRole
+
+if TYPE_CHECKING:
+    from app.clients.schemas import ApiClientCreate
 
 DEV_SECRET_FILE = "dev-jwt-secret"
+# Whoever can run the CLI against DATABASE_URL already holds the keys to the database.
+CLI_PRINCIPAL = Principal(sub="sen-api-cli", role=Role.PLATFORM_ADMIN)
 
 
 def _dev_secret(settings: Settings) -> str:
@@ -107,6 +116,76 @@ def token(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _create_client(database_url: str, data: "ApiClientCreate") -> tuple[str, str]:
+    from app.clients import service
+    from app.core.db import Database
+
+    database = Database(database_url, get_settings())
+    try:
+        async with database.sessionmaker() as session, session.begin():
+            client, secret = await service.register_client(session, CLI_PRINCIPAL, data)
+        return str(client.id), secret
+    finally:
+        await database.dispose()
+
+
+async def _revoke_client(database_url: str, client_id: uuid.UUID) -> None:
+    from app.clients import service
+    from app.core.db import Database
+
+    database = Database(database_url, get_settings())
+    try:
+        async with database.sessionmaker() as session, session.begin():
+            await service.revoke_client(session, CLI_PRINCIPAL, client_id)
+    finally:
+        await database.dispose()
+
+
+def clients_create(args: argparse.Namespace) -> int:
+    from pydantic import ValidationError
+
+    from app.clients.schemas import ApiClientCreate
+    from app.core.errors import ApiError
+
+    settings = get_settings()
+    if settings.database_url is None:
+        print("DATABASE_URL is not set", file=sys.stderr)
+        return 2
+    try:
+        data = ApiClientCreate(
+            name=args.name, role=args.role, school_id=args.school_id, la_code=args.la_code
+        )
+        client_id, secret = asyncio.run(_create_client(settings.database_url, data))
+    except ValidationError as error:
+        for problem in error.errors():
+            field = ".".join(str(part) for part in problem["loc"])
+            print(f"{field}: {problem['msg']}", file=sys.stderr)
+        return 2
+    except ApiError as error:
+        print(error.detail, file=sys.stderr)
+        return 2
+    print(f"client_id:     {client_id}")
+    print(f"client_secret: {secret}")
+    print("The secret is shown only now: store it. Only its hash is kept.", file=sys.stderr)
+    return 0
+
+
+def clients_revoke(args: argparse.Namespace) -> int:
+    from app.core.errors import ApiError
+
+    settings = get_settings()
+    if settings.database_url is None:
+        print("DATABASE_URL is not set", file=sys.stderr)
+        return 2
+    try:
+        asyncio.run(_revoke_client(settings.database_url, args.client_id))
+    except ApiError as error:
+        print(error.detail, file=sys.stderr)
+        return 1
+    print(f"revoked {args.client_id}: its tokens stop working within 5 seconds")
+    return 0
+
+
 def write_openapi(args: argparse.Namespace) -> int:
     from app.openapi_doc import render_openapi
 
@@ -136,6 +215,21 @@ def build_parser() -> argparse.ArgumentParser:
     token_cmd.add_argument("--pupil-id", type=uuid.UUID, action="append", default=[])
     token_cmd.add_argument("--minutes", type=int, default=60)
     token_cmd.set_defaults(handler=token)
+
+    clients_cmd = commands.add_parser("clients", help="register and revoke API clients")
+    client_commands = clients_cmd.add_subparsers(dest="clients_command", required=True)
+    create_cmd = client_commands.add_parser(
+        "create", help="register a client; prints its id and secret once"
+    )
+    create_cmd.add_argument("--name", required=True)
+    create_cmd.add_argument("--role", required=True, choices=[r.value for r in ApiClientRole])
+    scope = create_cmd.add_mutually_exclusive_group()
+    scope.add_argument("--school-id", type=uuid.UUID, help="for mis_integration, senco, teacher")
+    scope.add_argument("--la-code", help="for la_officer")
+    create_cmd.set_defaults(handler=clients_create)
+    revoke_cmd = client_commands.add_parser("revoke", help="revoke a client and its tokens")
+    revoke_cmd.add_argument("client_id", type=uuid.UUID)
+    revoke_cmd.set_defaults(handler=clients_revoke)
 
     openapi_cmd = commands.add_parser("openapi", help="write the OpenAPI document as YAML")
     openapi_cmd.add_argument("--output", default="openapi/openapi.yaml")

@@ -22,7 +22,7 @@ DESCRIPTION = """\
 The system of record for SEN support in English schools: pupils, support plans and their
 Assess-Plan-Do-Review cycles, reviews, specialist involvement, EHC needs assessment requests and
 top-up funding claims. Errors are RFC 9457 `application/problem+json` with a machine-readable
-`code`. Every `/v1` call needs a bearer token.
+`code`. Every `/v1` call needs a bearer token, except `POST /v1/oauth/token`, which issues them.
 """
 
 
@@ -56,12 +56,14 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
         components.setdefault("schemas", {})[name] = definition
     components.setdefault("schemas", {})["Problem"] = problem
     components["securitySchemes"] = {
-        "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+        "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
+        "clientBasic": {"type": "http", "scheme": "basic", "description": "API client id:secret"},
     }
     for path, operations in schema.get("paths", {}).items():
         if path.startswith("/v1/"):
             for operation in operations.values():
-                operation["security"] = [{"bearerAuth": []}]
+                # A route that declares its own (the token endpoint) keeps it.
+                operation.setdefault("security", [{"bearerAuth": []}])
     app.openapi_schema = schema
     return schema
 

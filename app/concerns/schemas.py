@@ -1,21 +1,10 @@
 import uuid
 from datetime import date
-from typing import Annotated
 
-from pydantic import AfterValidator, Field
+from pydantic import Field
 
-from app.core.clock import today_london
-from app.core.schemas import LongText, ResourceOut, StrictModel
+from app.core.schemas import LongText, PastDate, ResourceOut, StrictModel
 from app.models.enums import ConcernRaisedBy, ConcernStatus
-
-
-def _not_future(value: date) -> date:
-    if value > today_london():
-        raise ValueError("Cannot be in the future")
-    return value
-
-
-PastDate = Annotated[date, AfterValidator(_not_future)]
 
 
 class ConcernCreate(StrictModel):

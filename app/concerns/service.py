@@ -1,16 +1,15 @@
 """Concerns about a pupil's progress or needs, and the school's responses."""
 
 import uuid
-from datetime import date
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.service import Touched, record_access
 from app.concerns.schemas import ConcernCreate, ConcernUpdate
 from app.core.clock import today_london
 from app.core.errors import FieldError, Forbidden, NotFound, ValidationFailed
-from app.core.http import check_if_match, decode_cursor, encode_cursor
+from app.core.http import check_if_match, keyset_page
 from app.core.security import Principal, Role
 from app.models import Concern, Pupil
 from app.models.enums import AuditAction, ConcernRaisedBy, ConcernStatus
@@ -65,23 +64,13 @@ async def list_concerns(
 ) -> tuple[list[Concern], str | None]:
     pupil = await get_pupil_in_scope(session, principal, pupil_id)
     principal.require(*CONCERN_READERS)
-    order = (Concern.raised_on, Concern.id)
-    query = select(Concern).where(Concern.pupil_id == pupil.id)
-    if cursor is not None:
-        raised_on, last_id = decode_cursor(cursor, 2)
-        try:
-            query = query.where(
-                tuple_(*order) > tuple_(date.fromisoformat(str(raised_on)), uuid.UUID(str(last_id)))
-            )
-        except ValueError:
-            raise ValidationFailed(
-                [FieldError(field="cursor", message="Not a cursor from this list")]
-            ) from None
-    rows = list((await session.scalars(query.order_by(*order).limit(limit + 1))).all())
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        next_cursor = encode_cursor([rows[-1].raised_on.isoformat(), str(rows[-1].id)])
+    rows, next_cursor = await keyset_page(
+        session,
+        select(Concern).where(Concern.pupil_id == pupil.id),
+        (Concern.raised_on, Concern.id),
+        limit,
+        cursor,
+    )
     await record_access(
         session, principal, AuditAction.READ, "concern", [_touched(c, pupil) for c in rows]
     )

@@ -23,7 +23,7 @@ from starlette.responses import Response
 from app.core import idempotency
 from app.core.config import Settings
 from app.core.errors import client_error_response
-from app.core.security import bearer_token, decode_token
+from app.core.security import authenticate, bearer_token
 from app.events.service import discard_pending, write_pending
 
 
@@ -64,7 +64,7 @@ async def _run_idempotently(
     key: str,
 ) -> Response:
     # Only who is calling matters here; the route's own dependencies do the full check.
-    principal = decode_token(request.app.state.settings, bearer_token(request))
+    principal = await authenticate(request.app.state.settings, bearer_token(request))
     claimed = await idempotency.claim(session, request, principal, key)
     if isinstance(claimed, Response):
         return claimed

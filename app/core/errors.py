@@ -89,6 +89,40 @@ class Conflict(ApiError):
     title = "Conflict"
 
 
+class RuleViolation(ApiError):
+    """Rules of SPEC.md §3 stand in the way: every one is listed, not just the first."""
+
+    status = 409
+    code = "rule_violation"
+    title = "Rules stand in the way of this change"
+
+    def __init__(self, violations: Sequence[RuleViolationItem], detail: str | None = None):
+        super().__init__(
+            detail or "; ".join(f"{v.rule}: {v.message}" for v in violations) or self.title
+        )
+        self.violations = list(violations)
+
+    def extra(self) -> dict[str, Any]:
+        return {"violations": [v.model_dump() for v in self.violations]}
+
+
+class InvalidTransition(RuleViolation):
+    code = "invalid_transition"
+    title = "Not a move this resource can make"
+
+
+class StageLocked(ApiError):
+    status = 409
+    code = "stage_locked"
+    title = "This record cannot be changed at this stage"
+
+
+class ActivePlanExists(ApiError):
+    status = 409
+    code = "active_plan_exists"
+    title = "The pupil already has an active support plan"
+
+
 class IdempotencyKeyInProgress(ApiError):
     status = 409
     code = "idempotency_key_in_progress"

@@ -2,10 +2,16 @@
 
 import base64
 import binascii
+import uuid
+from collections.abc import Sequence
+from datetime import date, datetime
 from typing import Annotated, Any
 
 import orjson
 from fastapi import Header, Query, Response
+from sqlalchemy import ColumnElement, Select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from app.core.errors import FieldError, StaleVersion, ValidationFailed
 
@@ -67,3 +73,65 @@ def decode_cursor(cursor: str, length: int) -> list[Any]:
     if not isinstance(values, list) or len(values) != length:
         raise ValidationFailed([FieldError(field="cursor", message="Not a cursor from this list")])
     return values
+
+
+def _cursor_value(value: Any) -> Any:
+    if isinstance(value, uuid.UUID | date | datetime):
+        return str(value) if isinstance(value, uuid.UUID) else value.isoformat()
+    return value
+
+
+def _column_value(column: InstrumentedAttribute[Any], raw: Any) -> Any:
+    python_type = column.type.python_type
+    if python_type is uuid.UUID:
+        return uuid.UUID(str(raw))
+    if python_type is datetime:
+        return datetime.fromisoformat(str(raw))
+    if python_type is date:
+        return date.fromisoformat(str(raw))
+    if python_type is int and isinstance(raw, int) and not isinstance(raw, bool):
+        return raw
+    if python_type is str and isinstance(raw, str):
+        return raw
+    raise ValueError("cursor value of the wrong type")
+
+
+def cursor_for(order: Sequence[InstrumentedAttribute[Any]], item: Any) -> str:
+    """The opaque cursor of `item` in a list ordered by `order` (a keyset)."""
+    return encode_cursor([_cursor_value(getattr(item, column.key)) for column in order])
+
+
+def after_cursor(
+    order: Sequence[InstrumentedAttribute[Any]], cursor: str, *, descending: bool = False
+) -> ColumnElement[bool]:
+    """Rows strictly after the cursor's item in the keyset `order` (all ascending, or all
+    descending)."""
+    raw = decode_cursor(cursor, len(order))
+    try:
+        values = [_column_value(column, value) for column, value in zip(order, raw, strict=True)]
+    except (ValueError, TypeError):
+        raise ValidationFailed(
+            [FieldError(field="cursor", message="Not a cursor from this list")]
+        ) from None
+    columns, bound = tuple_(*order), tuple_(*values)
+    return columns < bound if descending else columns > bound
+
+
+async def keyset_page(
+    session: AsyncSession,
+    query: Select[Any],
+    order: Sequence[InstrumentedAttribute[Any]],
+    limit: int,
+    cursor: str | None,
+    *,
+    descending: bool = False,
+) -> tuple[list[Any], str | None]:
+    """One page of `query` in the stable keyset `order`, and the cursor of the next page."""
+    if cursor is not None:
+        query = query.where(after_cursor(order, cursor, descending=descending))
+    ordering = [column.desc() if descending else column for column in order]
+    rows = list((await session.scalars(query.order_by(*ordering).limit(limit + 1))).all())
+    if len(rows) <= limit:
+        return rows, None
+    rows = rows[:limit]
+    return rows, cursor_for(order, rows[-1])

@@ -1,11 +1,12 @@
 """Shared Pydantic building blocks for request and response bodies."""
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints
 
+from app.core.clock import today_london
 from app.core.errors import FieldError, ValidationFailed
 
 
@@ -42,6 +43,15 @@ class Page(BaseModel, Generic[ItemT]):
     items: list[ItemT]
     next_cursor: str | None
 
+
+def _not_future(value: date) -> date:
+    if value > today_london():
+        raise ValueError("Cannot be in the future")
+    return value
+
+
+PastDate = Annotated[date, AfterValidator(_not_future)]
+"""A date something happened on: today (Europe/London) or earlier."""
 
 LaCode = Annotated[str, StringConstraints(pattern=r"^[0-9]{3}$")]
 ShortText = Annotated[str, StringConstraints(min_length=1, max_length=200)]

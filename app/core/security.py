@@ -1,5 +1,9 @@
 """Bearer tokens, the caller (principal), roles and scope (SPEC.md §4)."""
 
+import asyncio
+import functools
+import logging
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -8,13 +12,25 @@ from typing import Annotated, Any
 
 import jwt
 from fastapi import Depends, Request
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.clock import utcnow
 from app.core.config import Settings
 from app.core.errors import Forbidden, Unauthorized
+from app.models.api_client import ApiClient
+
+logger = logging.getLogger("app.security")
 
 HS256 = "HS256"
 DEFAULT_TOKEN_LIFETIME = timedelta(hours=1)
+# The claim naming the API client a token was issued to by POST /v1/oauth/token.
+CLIENT_CLAIM = "cid"
+# Identity-provider keys: each key type verifies exactly one algorithm, so a token can never
+# pick how it is checked (no "none", no HMAC keyed with an RSA public key).
+ALGORITHM_BY_KEY_TYPE = {"RSA": "RS256"}
+JWKS_CACHE_SECONDS = 300
+JWKS_FETCH_TIMEOUT_SECONDS = 5.0
 
 
 class Role(StrEnum):
@@ -36,6 +52,8 @@ class Principal:
     school_id: uuid.UUID | None = None
     la_code: str | None = None
     pupil_ids: frozenset[uuid.UUID] = field(default_factory=frozenset)
+    # Set for tokens this service issued to a registered API client (the `cid` claim).
+    client_id: uuid.UUID | None = None
 
     @property
     def is_school_staff(self) -> bool:
@@ -89,7 +107,9 @@ def _uuid_claim(value: Any) -> uuid.UUID:
         raise Unauthorized("Token scope is malformed") from None
 
 
-def principal_from_claims(claims: dict[str, Any]) -> Principal:
+def principal_from_claims(claims: dict[str, Any], *, api_client_claim: bool = True) -> Principal:
+    """The caller a verified token describes. `api_client_claim` is False for tokens from an
+    identity provider, whose own `cid` (Okta sets one) names none of our clients."""
     sub = claims.get("sub")
     if not isinstance(sub, str) or not sub:
         raise Unauthorized("Token has no subject")
@@ -112,18 +132,26 @@ def principal_from_claims(claims: dict[str, Any]) -> Principal:
         if not isinstance(raw, list):
             raise Unauthorized("Token scope is malformed")
         pupil_ids = frozenset(_uuid_claim(p) for p in raw)
-    return Principal(sub=sub, role=role, school_id=school_id, la_code=la_code, pupil_ids=pupil_ids)
+    client_id: uuid.UUID | None = None
+    if api_client_claim and CLIENT_CLAIM in claims:
+        client_id = _uuid_claim(claims[CLIENT_CLAIM])
+    return Principal(
+        sub=sub,
+        role=role,
+        school_id=school_id,
+        la_code=la_code,
+        pupil_ids=pupil_ids,
+        client_id=client_id,
+    )
 
 
-def decode_token(settings: Settings, token: str) -> Principal:
-    if settings.jwt_secret is None:
-        raise Unauthorized("This deployment accepts no locally signed tokens")
+def _checked_claims(token: str, key: Any, algorithm: str, settings: Settings) -> dict[str, Any]:
     try:
-        claims = jwt.decode(
+        claims: dict[str, Any] = jwt.decode(
             token,
-            settings.jwt_secret.get_secret_value(),
+            key,
             # Pinned: a token naming another algorithm (or "none") is refused.
-            algorithms=[HS256],
+            algorithms=[algorithm],
             audience=settings.jwt_audience,
             options={"require": ["exp", "sub", "aud"]},
         )
@@ -133,7 +161,125 @@ def decode_token(settings: Settings, token: str) -> Principal:
         raise Unauthorized("The token is for another audience") from None
     except jwt.PyJWTError:
         raise Unauthorized("The token is invalid") from None
+    return claims
+
+
+def decode_token(settings: Settings, token: str) -> Principal:
+    """A locally signed (HS256) token's caller. Never does I/O; `authenticate` also takes
+    identity-provider tokens and checks that an API client is still active."""
+    if settings.jwt_secret is None:
+        raise Unauthorized("This deployment accepts no locally signed tokens")
+    claims = _checked_claims(token, settings.jwt_secret.get_secret_value(), HS256, settings)
     return principal_from_claims(claims)
+
+
+@functools.lru_cache(maxsize=8)
+def _jwks_client(url: str) -> jwt.PyJWKClient:
+    # The key set is cached for JWKS_CACHE_SECONDS (a key the provider withdraws stops working
+    # within that time); an unknown `kid` refetches at most once per PyJWT's 30 s cooldown, so
+    # tokens with invented kids cannot hammer the provider. The per-kid LRU cache stays off: it
+    # never expires, and would keep a withdrawn key valid for the life of the process.
+    return jwt.PyJWKClient(
+        url,
+        cache_keys=False,
+        cache_jwk_set=True,
+        lifespan=JWKS_CACHE_SECONDS,
+        timeout=JWKS_FETCH_TIMEOUT_SECONDS,
+    )
+
+
+def _provider_key(url: str, kid: str) -> jwt.PyJWK:
+    """Blocking (may fetch the key set): run in a thread."""
+    return _jwks_client(url).get_signing_key(kid)
+
+
+async def _decode_provider_token(
+    settings: Settings, token: str, header: dict[str, Any]
+) -> Principal:
+    assert settings.jwt_jwks_url is not None
+    kid = header.get("kid")
+    if not isinstance(kid, str) or not kid:
+        raise Unauthorized("The token names no signing key")
+    try:
+        key = await asyncio.to_thread(_provider_key, settings.jwt_jwks_url, kid)
+    except (jwt.PyJWKClientConnectionError, ValueError):
+        logger.warning("the identity provider's key set cannot be fetched")
+        raise Unauthorized("The token's signing keys cannot be fetched; retry shortly") from None
+    except jwt.PyJWTError:
+        raise Unauthorized("The token's signing key is unknown") from None
+    algorithm = ALGORITHM_BY_KEY_TYPE.get(key.key_type or "")
+    # `algorithm_name` is the key's declared `alg`, or its key type's default when it has none.
+    if algorithm is None or key.algorithm_name != algorithm:
+        raise Unauthorized("The token's signing key is not usable here")
+    claims = _checked_claims(token, key.key, algorithm, settings)
+    return principal_from_claims(claims, api_client_claim=False)
+
+
+async def authenticate(settings: Settings, token: str) -> Principal:
+    """Verify a bearer token: HS256 with SEN_JWT_SECRET, or RS256 with a key from
+    SEN_JWT_JWKS_URL. The header only chooses which key to try; the algorithm is then pinned
+    to that key, so a token cannot choose how it is checked."""
+    try:
+        header = jwt.get_unverified_header(token)
+    except jwt.PyJWTError:
+        raise Unauthorized("The token is invalid") from None
+    algorithm = header.get("alg")
+    if algorithm == HS256 and settings.jwt_secret is not None:
+        return decode_token(settings, token)
+    if settings.jwt_jwks_url is not None and algorithm in ALGORITHM_BY_KEY_TYPE.values():
+        return await _decode_provider_token(settings, token, header)
+    raise Unauthorized("The token is invalid")
+
+
+class _ClientStatusCache:
+    """Per process: client id -> (checked at, active). Bounded in age and in size."""
+
+    def __init__(self, ttl_seconds: float, max_entries: int = 10_000):
+        self.ttl_seconds = ttl_seconds
+        self.max_entries = max_entries
+        self._entries: dict[uuid.UUID, tuple[float, bool]] = {}
+
+    def get(self, client_id: uuid.UUID) -> bool | None:
+        entry = self._entries.get(client_id)
+        if entry is None or time.monotonic() - entry[0] >= self.ttl_seconds:
+            return None
+        return entry[1]
+
+    def put(self, client_id: uuid.UUID, active: bool) -> None:
+        if len(self._entries) >= self.max_entries:
+            self._entries.clear()
+        self._entries[client_id] = (time.monotonic(), active)
+
+
+# SPEC.md §4: a revoked client's tokens stop working within 5 seconds, on every process. The
+# truth is the `active` flag in the database, which every process reads; each process asks
+# again at most once per client every CLIENT_STATUS_TTL_SECONDS, so a revocation (by the API,
+# the CLI or by hand in SQL) reaches all of them within that time plus one request, with no
+# shared cache or message bus to keep consistent, and a busy client costs one indexed lookup
+# per process per TTL rather than one per request.
+CLIENT_STATUS_TTL_SECONDS = 2.0
+_client_status = _ClientStatusCache(CLIENT_STATUS_TTL_SECONDS)
+
+
+async def _client_active(session: AsyncSession, client_id: uuid.UUID) -> bool:
+    active = await session.scalar(select(ApiClient.active).where(ApiClient.id == client_id))
+    return bool(active)
+
+
+async def refuse_inactive_client(request: Request, client_id: uuid.UUID) -> None:
+    active = _client_status.get(client_id)
+    if active is None:
+        # The request's own session when the route has one (one connection per request);
+        # otherwise a short one of our own.
+        session: AsyncSession | None = getattr(request.state, "session", None)
+        if session is not None:
+            active = await _client_active(session, client_id)
+        else:
+            async with request.app.state.database.sessionmaker() as own:
+                active = await _client_active(own, client_id)
+        _client_status.put(client_id, active)
+    if not active:
+        raise Unauthorized("The API client this token was issued to has been revoked")
 
 
 def bearer_token(request: Request) -> str:
@@ -148,7 +294,9 @@ def bearer_token(request: Request) -> str:
 
 async def current_principal(request: Request) -> Principal:
     settings: Settings = request.app.state.settings
-    principal = decode_token(settings, bearer_token(request))
+    principal = await authenticate(settings, bearer_token(request))
+    if principal.client_id is not None:
+        await refuse_inactive_client(request, principal.client_id)
     request.state.principal = principal
     return principal
 

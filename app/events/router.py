@@ -8,7 +8,9 @@ from app.core.errors import error_responses
 from app.core.http import API_PREFIX
 from app.core.security import CurrentPrincipal, Principal, Role
 from app.events.schemas import EventOut, EventPage
+from app.models import Pupil
 from app.models.event import Event
+from app.pupils.access import la_scope
 
 router = APIRouter(prefix=API_PREFIX, tags=["events"], route_class=UnitOfWorkRoute)
 
@@ -27,8 +29,8 @@ def event_scope(principal: Principal) -> ColumnElement[bool]:
                 return false()
             return Event.pupil_id.in_(principal.pupil_ids)
         case Role.LA_OFFICER:
-            # An LA follows pupils with a submitted request or claim to it; none exist yet.
-            return false()
+            # An LA follows the pupils with a request or claim submitted to it: all their events.
+            return Event.pupil_id.in_(select(Pupil.id).where(la_scope(principal.la_code)))
     return false()
 
 

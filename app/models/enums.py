@@ -80,3 +80,109 @@ class AuditAction(StrEnum):
     UPDATE = "update"
     TRANSITION = "transition"
     EXPORT = "export"
+
+
+class PlanStatus(StrEnum):
+    ACTIVE = "active"
+    CLOSED = "closed"
+    SUPERSEDED = "superseded"
+
+
+class AreaOfNeed(StrEnum):
+    COMMUNICATION_AND_INTERACTION = "communication_and_interaction"
+    COGNITION_AND_LEARNING = "cognition_and_learning"
+    SOCIAL_EMOTIONAL_AND_MENTAL_HEALTH = "social_emotional_and_mental_health"
+    SENSORY_AND_PHYSICAL = "sensory_and_physical"
+
+
+class Stage(StrEnum):
+    ASSESS = "assess"
+    PLAN = "plan"
+    DO = "do"
+    REVIEW = "review"
+    COMPLETE = "complete"
+
+
+class AssessmentSource(StrEnum):
+    TEACHER_ASSESSMENT = "teacher_assessment"
+    SUBJECT_TEACHER_ASSESSMENTS = "subject_teacher_assessments"
+    ATTAINMENT_AND_PROGRESS_DATA = "attainment_and_progress_data"
+    PEER_AND_NATIONAL_COMPARISON = "peer_and_national_comparison"
+    PARENT_VIEWS = "parent_views"
+    PUPIL_VIEWS = "pupil_views"
+    EXTERNAL_ADVICE = "external_advice"
+    BEHAVIOUR_DATA = "behaviour_data"
+
+
+class ProvisionKind(StrEnum):
+    ADJUSTMENT = "adjustment"
+    INTERVENTION = "intervention"
+    SUPPORT = "support"
+
+
+class DeliveredBy(StrEnum):
+    CLASS_TEACHER = "class_teacher"
+    TEACHING_ASSISTANT = "teaching_assistant"
+    SPECIALIST_TEACHER = "specialist_teacher"
+    EXTERNAL_SERVICE = "external_service"
+    OTHER = "other"
+
+
+class NotificationMethod(StrEnum):
+    LETTER = "letter"
+    EMAIL = "email"
+    MEETING = "meeting"
+    PHONE = "phone"
+    PORTAL = "portal"
+
+
+class Rating(StrEnum):
+    ACHIEVED = "achieved"
+    PARTIALLY_ACHIEVED = "partially_achieved"
+    NOT_ACHIEVED = "not_achieved"
+
+
+class Progress(StrEnum):
+    GOOD = "good"
+    EXPECTED = "expected"
+    LITTLE_OR_NONE = "little_or_none"
+
+
+class ReviewDecision(StrEnum):
+    CONTINUE = "continue"
+    INVOLVE_SPECIALIST = "involve_specialist"
+    CLOSE_SUPPORT = "close_support"
+    REQUEST_EHC_ASSESSMENT = "request_ehc_assessment"
+
+
+class ViewAuthor(StrEnum):
+    PARENT = "parent"
+    PUPIL = "pupil"
+
+
+class SpecialistService(StrEnum):
+    EDUCATIONAL_PSYCHOLOGIST = "educational_psychologist"
+    SPEECH_AND_LANGUAGE_THERAPY = "speech_and_language_therapy"
+    OCCUPATIONAL_THERAPY = "occupational_therapy"
+    PHYSIOTHERAPY = "physiotherapy"
+    CAMHS = "camhs"
+    SPECIALIST_TEACHER = "specialist_teacher"
+    PAEDIATRICIAN = "paediatrician"
+    SOCIAL_CARE = "social_care"
+    OTHER = "other"
+
+
+class EhcRequestStatus(StrEnum):
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+    ASSESSING = "assessing"
+    DECLINED = "declined"
+    PLAN_ISSUED = "plan_issued"
+    PLAN_NOT_ISSUED = "plan_not_issued"
+    WITHDRAWN = "withdrawn"
+
+
+class EhcRequestedBy(StrEnum):
+    SCHOOL = "school"
+    PARENT = "parent"
+    YOUNG_PERSON = "young_person"

@@ -2,12 +2,13 @@
 
 import uuid
 
-from sqlalchemy import ColumnElement, false, select, true
+from sqlalchemy import ColumnElement, exists, false, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import NotFound
 from app.core.security import Principal, Role
-from app.models import Pupil, School
+from app.models import EhcRequest, Pupil, School
+from app.models.funding import FundingClaim
 
 
 def pupil_scope(principal: Principal) -> ColumnElement[bool]:
@@ -22,10 +23,20 @@ def pupil_scope(principal: Principal) -> ColumnElement[bool]:
                 return false()
             return Pupil.id.in_(principal.pupil_ids)
         case Role.LA_OFFICER:
-            # An LA sees a pupil only once an EHC request or top-up claim to it has been
-            # submitted; neither exists in the service yet, so no pupil is in an LA's scope.
-            return false()
+            return la_scope(principal.la_code)
     return false()
+
+
+def la_scope(la_code: str | None) -> ColumnElement[bool]:
+    """An LA sees a pupil once an EHC request or top-up claim to it has been submitted, and
+    keeps seeing it after the decision or a withdrawal. Drafts stay invisible: `la_code` is
+    only set on submission."""
+    if la_code is None:
+        return false()
+    return or_(
+        exists().where(EhcRequest.pupil_id == Pupil.id, EhcRequest.la_code == la_code),
+        exists().where(FundingClaim.pupil_id == Pupil.id, FundingClaim.la_code == la_code),
+    )
 
 
 def school_scope(principal: Principal) -> ColumnElement[bool]:
@@ -36,7 +47,11 @@ def school_scope(principal: Principal) -> ColumnElement[bool]:
         case Role.SENCO | Role.TEACHER | Role.MIS_INTEGRATION:
             return School.id == principal.school_id
         case Role.LA_OFFICER:
-            return School.la_code == principal.la_code
+            # Its own schools, and the schools of the pupils it follows elsewhere.
+            return or_(
+                School.la_code == principal.la_code,
+                School.id.in_(select(Pupil.school_id).where(la_scope(principal.la_code))),
+            )
         case Role.PARENT:
             return School.id.in_(select(Pupil.school_id).where(pupil_scope(principal)))
     return false()

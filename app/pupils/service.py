@@ -6,13 +6,13 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import Select, or_, select, tuple_
+from sqlalchemy import Select, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.service import Touched, record_access
 from app.core.errors import BatchTooLarge, Conflict, FieldError, ValidationFailed
-from app.core.http import check_if_match, decode_cursor, encode_cursor
+from app.core.http import check_if_match, keyset_page
 from app.core.security import Principal, Role
 from app.events.service import PendingEvent, emit
 from app.models import Pupil, School
@@ -29,6 +29,7 @@ from app.pupils.schemas import (
     PupilUpdate,
     needs_problem,
 )
+from app.support_plans.service import close_active_plan_of_leaver
 
 MAX_BATCH_ITEMS = 1000
 PUPIL_WRITERS = (Role.SENCO, Role.MIS_INTEGRATION)
@@ -166,6 +167,9 @@ async def update_pupil(
         setattr(pupil, name, value)
     if changes:
         await _flush_unique(session)
+        if changes.get("left_on") is not None:
+            await close_active_plan_of_leaver(session, principal, pupil)
+            await session.flush()
         await session.refresh(pupil, ["updated_at"])
         emit(session, pupil_event("pupil.updated", pupil, changed=sorted(changes)))
     await record_access(session, principal, AuditAction.UPDATE, "pupil", [touched(pupil)])
@@ -212,22 +216,9 @@ async def list_pupils(
     query = _filtered(
         select(Pupil).where(Pupil.school_id == school.id, pupil_scope(principal)), filters
     )
-    order = (Pupil.last_name, Pupil.first_name, Pupil.id)
-    if cursor is not None:
-        last_name, first_name, last_id = decode_cursor(cursor, 3)
-        try:
-            after = (str(last_name), str(first_name), uuid.UUID(str(last_id)))
-        except ValueError:
-            raise ValidationFailed(
-                [FieldError(field="cursor", message="Not a cursor from this list")]
-            ) from None
-        query = query.where(tuple_(*order) > tuple_(*after))
-    rows = list((await session.scalars(query.order_by(*order).limit(limit + 1))).all())
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        last = rows[-1]
-        next_cursor = encode_cursor([last.last_name, last.first_name, str(last.id)])
+    rows, next_cursor = await keyset_page(
+        session, query, (Pupil.last_name, Pupil.first_name, Pupil.id), limit, cursor
+    )
     await record_access(session, principal, AuditAction.READ, "pupil", map(touched, rows))
     return rows, next_cursor
 
@@ -286,6 +277,7 @@ async def batch_upsert(
     }
     created: list[Pupil] = []
     updated: list[Pupil] = []
+    leavers: list[Pupil] = []
     for upn, (index, fields) in valid.items():
         pupil = existing.get(upn)
         try:
@@ -304,6 +296,8 @@ async def batch_upsert(
                 for name, value in changes.items():
                     setattr(pupil, name, value)
                 status = "updated" if changes else "unchanged"
+                if changes.get("left_on") is not None:
+                    leavers.append(pupil)
                 if changes:
                     updated.append(pupil)
                     emit(session, pupil_event("pupil.updated", pupil, changed=sorted(changes)))
@@ -319,6 +313,8 @@ async def batch_upsert(
 
     session.add_all(created)
     await _flush_unique(session)
+    for pupil in leavers:
+        await close_active_plan_of_leaver(session, principal, pupil)
     for pupil in created:
         emit(session, pupil_event("pupil.created", pupil))
     await record_access(session, principal, AuditAction.CREATE, "pupil", map(touched, created))

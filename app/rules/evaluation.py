@@ -84,14 +84,14 @@ def departure_errors(departures: Sequence[Departure]) -> list[DepartureError]:
         if departure.rule not in RULES_BY_ID:
             errors.append(
                 DepartureError(
-                    field=f"departures[{index}].rule",
+                    field=f"departures.{index}.rule",
                     message=f"unknown rule {departure.rule!r}",
                 )
             )
         if len(departure.reason.strip()) < MIN_DEPARTURE_REASON_LENGTH:
             errors.append(
                 DepartureError(
-                    field=f"departures[{index}].reason",
+                    field=f"departures.{index}.reason",
                     message=(
                         f"a reason of at least {MIN_DEPARTURE_REASON_LENGTH} characters is required"
                     ),

@@ -6,8 +6,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.errors import Conflict, FieldError, ValidationFailed
-from app.core.http import check_if_match, decode_cursor, encode_cursor
+from app.core.errors import Conflict
+from app.core.http import check_if_match, keyset_page
 from app.core.schemas import changed_fields
 from app.core.security import Principal, Role
 from app.models import School
@@ -72,14 +72,6 @@ async def update_school(
 async def list_schools(
     session: AsyncSession, principal: Principal, limit: int, cursor: str | None
 ) -> tuple[list[School], str | None]:
-    query = select(School).where(school_scope(principal))
-    if cursor is not None:
-        (last_urn,) = decode_cursor(cursor, 1)
-        if not isinstance(last_urn, str):
-            raise ValidationFailed([FieldError(field="cursor", message="Not a cursor from here")])
-        query = query.where(School.urn > last_urn)
-    rows = list((await session.scalars(query.order_by(School.urn).limit(limit + 1))).all())
-    if len(rows) > limit:
-        rows = rows[:limit]
-        return rows, encode_cursor([rows[-1].urn])
-    return rows, None
+    return await keyset_page(
+        session, select(School).where(school_scope(principal)), (School.urn,), limit, cursor
+    )

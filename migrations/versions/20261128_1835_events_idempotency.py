@@ -12,7 +12,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "e7e1d0f1c0a2"
-down_revision: str | None = "5dcf75ad2707"
+down_revision: str | None = "a1c1e0t0k0n1"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

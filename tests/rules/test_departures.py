@@ -104,7 +104,7 @@ def test_settling_an_unknown_rule_id_is_a_programming_error() -> None:
             [Departure("plan.staff_informed", "123456789")],
             [
                 DepartureError(
-                    "departures[0].reason", "a reason of at least 10 characters is required"
+                    "departures.0.reason", "a reason of at least 10 characters is required"
                 )
             ],
         ),
@@ -116,7 +116,7 @@ def test_settling_an_unknown_rule_id_is_a_programming_error() -> None:
             [Departure("plan.staff_informed", "   123456789   ")],
             [
                 DepartureError(
-                    "departures[0].reason", "a reason of at least 10 characters is required"
+                    "departures.0.reason", "a reason of at least 10 characters is required"
                 )
             ],
         ),
@@ -125,14 +125,14 @@ def test_settling_an_unknown_rule_id_is_a_programming_error() -> None:
                 Departure("plan.staff_informed", GOOD_REASON),
                 Departure("plan.nonsense", GOOD_REASON),
             ],
-            [DepartureError("departures[1].rule", "unknown rule 'plan.nonsense'")],
+            [DepartureError("departures.1.rule", "unknown rule 'plan.nonsense'")],
         ),
         (
             [Departure("", "")],
             [
-                DepartureError("departures[0].rule", "unknown rule ''"),
+                DepartureError("departures.0.rule", "unknown rule ''"),
                 DepartureError(
-                    "departures[0].reason", "a reason of at least 10 characters is required"
+                    "departures.0.reason", "a reason of at least 10 characters is required"
                 ),
             ],
         ),
@@ -148,4 +148,4 @@ def test_minimum_reason_length_is_ten() -> None:
 
 def test_departure_error_reads_as_field_and_message() -> None:
     error = departure_errors([Departure("x", GOOD_REASON)])[0]
-    assert str(error) == "departures[0].rule: unknown rule 'x'"
+    assert str(error) == "departures.0.rule: unknown rule 'x'"

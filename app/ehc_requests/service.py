@@ -1,0 +1,304 @@
+"""EHC needs assessment requests (SPEC.md §3.5): the school's or family's side and the LA's."""
+
+import uuid
+from datetime import date
+
+from sqlalchemy import ColumnElement, and_, false, func, or_, select, true
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.audit.service import Touched, record_access
+from app.core.clock import today_london
+from app.core.departures import checked_departures, departure_records, refuse_unless_allowed
+from app.core.errors import (
+    Forbidden,
+    InvalidTransition,
+    NotFound,
+    RuleViolation,
+    RuleViolationItem,
+)
+from app.core.http import check_if_match, keyset_page
+from app.core.security import Principal, Role
+from app.ehc_requests.schemas import EhcRequestCreate, EhcRequestOut, EhcTransitionIn
+from app.events.service import PendingEvent, emit
+from app.models import Cycle, EhcRequest, Pupil, SupportPlan
+from app.models.enums import (
+    AuditAction,
+    EhcRequestedBy,
+    EhcRequestStatus,
+    PlanStatus,
+    SenStatus,
+    Stage,
+)
+from app.pupils.access import get_pupil_in_scope
+from app.rules import (
+    EhcContext,
+    EhcRequestState,
+    InvalidMove,
+    ehc_due_dates,
+    evaluate_ehc_transition,
+)
+from app.support_plans.service import end_plan, set_sen_status
+
+READERS = (Role.SENCO, Role.TEACHER, Role.PARENT, Role.LA_OFFICER, Role.PLATFORM_ADMIN)
+FAMILY_OR_SCHOOL_MOVES = frozenset({EhcRequestStatus.SUBMITTED, EhcRequestStatus.WITHDRAWN})
+DECIDED = frozenset(
+    {
+        EhcRequestStatus.ASSESSING,
+        EhcRequestStatus.DECLINED,
+        EhcRequestStatus.PLAN_ISSUED,
+        EhcRequestStatus.PLAN_NOT_ISSUED,
+    }
+)
+SUPERSEDED_BY_EHC_PLAN = "ehc_plan_issued"
+
+
+def request_scope(principal: Principal) -> ColumnElement[bool]:
+    """The requests a caller may see. An LA sees its submitted requests only: `la_code` is set
+    on submission, so drafts (and drafts withdrawn unsubmitted) never show."""
+    match principal.role:
+        case Role.PLATFORM_ADMIN:
+            return true()
+        case Role.SENCO | Role.TEACHER | Role.MIS_INTEGRATION:
+            return EhcRequest.school_id == principal.school_id
+        case Role.PARENT:
+            if not principal.pupil_ids:
+                return false()
+            return EhcRequest.pupil_id.in_(principal.pupil_ids)
+        case Role.LA_OFFICER:
+            return EhcRequest.la_code == principal.la_code
+    return false()
+
+
+def is_overdue(request: EhcRequest, today: date) -> bool:
+    if request.status == EhcRequestStatus.SUBMITTED.value:
+        return request.decision_due_on is not None and request.decision_due_on < today
+    if request.status == EhcRequestStatus.ASSESSING.value:
+        return request.final_plan_due_on is not None and request.final_plan_due_on < today
+    return False
+
+
+def overdue_condition(today: date) -> ColumnElement[bool]:
+    return or_(
+        and_(
+            EhcRequest.status == EhcRequestStatus.SUBMITTED.value,
+            EhcRequest.decision_due_on < today,
+        ),
+        and_(
+            EhcRequest.status == EhcRequestStatus.ASSESSING.value,
+            EhcRequest.final_plan_due_on < today,
+        ),
+    )
+
+
+def request_out(request: EhcRequest, today: date) -> EhcRequestOut:
+    return EhcRequestOut.model_validate(
+        {
+            **{c.key: getattr(request, c.key) for c in EhcRequest.__table__.columns},
+            "overdue": is_overdue(request, today),
+        }
+    )
+
+
+def _touched(request: EhcRequest) -> Touched:
+    return Touched(resource_id=request.id, pupil_id=request.pupil_id, school_id=request.school_id)
+
+
+def request_event(type_: str, request: EhcRequest, pupil: Pupil) -> PendingEvent:
+    return PendingEvent(
+        type=type_,
+        resource="ehc_request",
+        resource_id=request.id,
+        pupil_id=pupil.id,
+        school_id=pupil.school_id,
+        la_code=request.la_code or pupil.home_la_code,
+        data={"upn": pupil.upn, "status": request.status, "requested_by": request.requested_by},
+    )
+
+
+async def create_request(
+    session: AsyncSession, principal: Principal, pupil_id: uuid.UUID, data: EhcRequestCreate
+) -> EhcRequest:
+    pupil = await get_pupil_in_scope(session, principal, pupil_id)
+    principal.require(Role.SENCO, Role.PARENT)
+    if principal.role is Role.PARENT:
+        if data.requested_by not in (None, EhcRequestedBy.PARENT):
+            raise Forbidden("A parent's request is always requested_by parent")
+        requested_by = EhcRequestedBy.PARENT
+    else:
+        if data.requested_by is EhcRequestedBy.PARENT:
+            raise Forbidden("A parent makes a parent's request with its own token")
+        requested_by = data.requested_by or EhcRequestedBy.SCHOOL
+    request = EhcRequest(
+        id=uuid.uuid4(),
+        pupil_id=pupil.id,
+        school_id=pupil.school_id,
+        requested_by=requested_by.value,
+        status=EhcRequestStatus.DRAFT.value,
+        reason=data.reason,
+        departures=[],
+    )
+    session.add(request)
+    await session.flush()
+    await session.refresh(request)
+    await record_access(session, principal, AuditAction.CREATE, "ehc_request", [_touched(request)])
+    emit(session, request_event("ehc_request.created", request, pupil))
+    return request
+
+
+async def _request_in_scope(
+    session: AsyncSession, principal: Principal, request_id: uuid.UUID, *, for_update: bool
+) -> tuple[EhcRequest, Pupil]:
+    query = (
+        select(EhcRequest, Pupil)
+        .join(Pupil, Pupil.id == EhcRequest.pupil_id)
+        .where(EhcRequest.id == request_id, request_scope(principal))
+    )
+    if for_update:
+        query = query.with_for_update(of=EhcRequest)
+    row = (await session.execute(query)).first()
+    if row is None:
+        raise NotFound("No such EHC request")
+    request, pupil = row
+    return request, pupil
+
+
+async def read_request(
+    session: AsyncSession, principal: Principal, request_id: uuid.UUID
+) -> EhcRequest:
+    request, _ = await _request_in_scope(session, principal, request_id, for_update=False)
+    principal.require(*READERS)
+    await record_access(session, principal, AuditAction.READ, "ehc_request", [_touched(request)])
+    return request
+
+
+async def list_requests(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    la_code: str | None,
+    status: EhcRequestStatus | None,
+    overdue: bool | None,
+    limit: int,
+    cursor: str | None,
+) -> tuple[list[EhcRequest], str | None]:
+    principal.require(*READERS)
+    query = select(EhcRequest).where(request_scope(principal))
+    if la_code is not None:
+        query = query.where(EhcRequest.la_code == la_code)
+    if status is not None:
+        query = query.where(EhcRequest.status == status.value)
+    if overdue is not None:
+        condition = overdue_condition(today_london())
+        query = query.where(condition if overdue else ~condition)
+    rows, next_cursor = await keyset_page(
+        session, query, (EhcRequest.created_at, EhcRequest.id), limit, cursor
+    )
+    await record_access(session, principal, AuditAction.READ, "ehc_request", map(_touched, rows))
+    return rows, next_cursor
+
+
+async def _context(session: AsyncSession, request: EhcRequest) -> EhcContext:
+    completed = await session.scalar(
+        select(func.count())
+        .select_from(Cycle)
+        .where(Cycle.pupil_id == request.pupil_id, Cycle.stage == Stage.COMPLETE.value)
+    )
+    others = await session.scalars(
+        select(EhcRequest.status).where(
+            EhcRequest.pupil_id == request.pupil_id, EhcRequest.id != request.id
+        )
+    )
+    return EhcContext(
+        completed_cycle_count=int(completed or 0), other_request_statuses=tuple(others)
+    )
+
+
+def _check_mover(principal: Principal, request: EhcRequest, to: EhcRequestStatus) -> None:
+    """Families and schools submit and withdraw; only the request's LA decides."""
+    if to in DECIDED:
+        if principal.role is not Role.LA_OFFICER or principal.la_code != request.la_code:
+            raise Forbidden("Only an officer of the request's LA decides it")
+        return
+    if principal.role is Role.SENCO:
+        return
+    if principal.role is Role.PARENT and request.requested_by == EhcRequestedBy.PARENT.value:
+        return
+    raise Forbidden("Only the school's SENCO, or the parent for its own request, may do this")
+
+
+async def transition_request(
+    session: AsyncSession,
+    principal: Principal,
+    request_id: uuid.UUID,
+    body: EhcTransitionIn,
+    if_match: str | None,
+) -> EhcRequest:
+    departures = checked_departures(body.departures)
+    request, pupil = await _request_in_scope(session, principal, request_id, for_update=True)
+    principal.require(Role.SENCO, Role.PARENT, Role.LA_OFFICER)
+    _check_mover(principal, request, body.to)
+    check_if_match(if_match, request.version)
+    # Serialise with the pupil's other requests: ehc.single_open_request reads them.
+    await session.execute(select(Pupil.id).where(Pupil.id == pupil.id).with_for_update())
+    try:
+        evaluation = evaluate_ehc_transition(
+            EhcRequestState(status=request.status, requested_by=request.requested_by),
+            body.to.value,
+            await _context(session, request),
+            departures,
+        )
+    except InvalidMove:
+        raise InvalidTransition(
+            [], f"An EHC request cannot move from {request.status} to {body.to.value}"
+        ) from None
+    refuse_unless_allowed(evaluation)
+
+    today = today_london()
+    request.status = body.to.value
+    request.departures = [*request.departures, *departure_records(evaluation, principal)]
+    if body.to is EhcRequestStatus.SUBMITTED:
+        due = ehc_due_dates(today)
+        request.la_code = pupil.home_la_code
+        request.submitted_on = today
+        request.decision_due_on = due.decision_due_on
+        request.issue_decision_due_on = due.issue_decision_due_on
+        request.final_plan_due_on = due.final_plan_due_on
+    if body.note is not None:
+        request.decision_note = body.note
+    if body.to in DECIDED:
+        request.decided_on = today
+    if body.to is EhcRequestStatus.PLAN_ISSUED:
+        await _issue_plan(session, pupil)
+    try:
+        await session.flush()
+    except IntegrityError as error:
+        if "uq_ehc_requests_one_open_per_pupil" in str(error.orig):
+            raise RuleViolation(
+                [
+                    RuleViolationItem(
+                        rule="ehc.single_open_request",
+                        severity="must",
+                        message="Another request for this pupil is already with the LA",
+                    )
+                ]
+            ) from None
+        raise
+    await session.refresh(request)
+    await record_access(
+        session, principal, AuditAction.TRANSITION, "ehc_request", [_touched(request)]
+    )
+    emit(session, request_event(f"ehc_request.{request.status}", request, pupil))
+    return request
+
+
+async def _issue_plan(session: AsyncSession, pupil: Pupil) -> None:
+    """An EHC plan replaces SEN support: the pupil becomes E, the active plan is superseded."""
+    plan = await session.scalar(
+        select(SupportPlan)
+        .where(SupportPlan.pupil_id == pupil.id, SupportPlan.status == PlanStatus.ACTIVE.value)
+        .with_for_update()
+    )
+    set_sen_status(session, pupil, SenStatus.E)
+    if plan is not None:
+        end_plan(session, plan, pupil, PlanStatus.SUPERSEDED, SUPERSEDED_BY_EHC_PLAN)

@@ -1,0 +1,143 @@
+import uuid
+from decimal import Decimal
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Response, status
+
+from app.core.db import Session, UnitOfWorkRoute
+from app.core.errors import error_responses
+from app.core.http import API_PREFIX, Cursor, IfMatch, Limit, set_etag
+from app.core.money import money_text
+from app.core.schemas import LaCode, Page
+from app.core.security import CurrentPrincipal
+from app.funding import service
+from app.funding.schemas import (
+    ClaimCreate,
+    ClaimOut,
+    ClaimTransitionIn,
+    Period,
+    ThresholdIn,
+    ThresholdList,
+    ThresholdOut,
+    claim_out,
+)
+from app.rules import DEFAULT_THRESHOLD
+
+router = APIRouter(prefix=API_PREFIX, tags=["funding"], route_class=UnitOfWorkRoute)
+
+ClaimStatus = Annotated[
+    str | None,
+    Query(pattern="^(draft|submitted|approved|partially_approved|rejected|withdrawn)$"),
+]
+
+
+@router.get(
+    "/funding-thresholds",
+    responses=error_responses(),
+    summary="The top-up thresholds set per financial year, and the default for the rest",
+)
+async def list_funding_thresholds(session: Session, principal: CurrentPrincipal) -> ThresholdList:
+    thresholds = await service.list_thresholds(session)
+    return ThresholdList(
+        items=[ThresholdOut(period=t.period, amount=money_text(t.amount)) for t in thresholds],
+        default_amount=money_text(DEFAULT_THRESHOLD),
+    )
+
+
+@router.put(
+    "/funding-thresholds/{period}",
+    responses=error_responses(403),
+    summary="Set the threshold for a financial year (platform_admin)",
+)
+async def set_funding_threshold(
+    period: Annotated[Period, Path(description="e.g. 2026-27")],
+    body: ThresholdIn,
+    session: Session,
+    principal: CurrentPrincipal,
+    response: Response,
+) -> ThresholdOut:
+    threshold = await service.set_threshold(session, principal, period, Decimal(body.amount))
+    set_etag(response, threshold.version)
+    return ThresholdOut(period=threshold.period, amount=money_text(threshold.amount))
+
+
+@router.post(
+    "/pupils/{pupil_id}/funding-claims",
+    status_code=status.HTTP_201_CREATED,
+    responses=error_responses(403, 404),
+    summary="Start a draft top-up claim for a financial year",
+)
+async def create_funding_claim(
+    pupil_id: uuid.UUID,
+    body: ClaimCreate,
+    session: Session,
+    principal: CurrentPrincipal,
+    response: Response,
+) -> ClaimOut:
+    claim = await service.create_claim(session, principal, pupil_id, body)
+    set_etag(response, claim.version)
+    response.headers["Location"] = f"/v1/funding-claims/{claim.id}"
+    return claim_out(claim)
+
+
+@router.get(
+    "/funding-claims",
+    responses=error_responses(403),
+    summary="List top-up claims in your scope",
+)
+async def list_funding_claims(
+    session: Session,
+    principal: CurrentPrincipal,
+    la_code: Annotated[LaCode | None, Query()] = None,
+    status: ClaimStatus = None,
+    period: Annotated[Period | None, Query()] = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> Page[ClaimOut]:
+    claims, next_cursor = await service.list_claims(
+        session,
+        principal,
+        la_code=la_code,
+        status=status,
+        period=period,
+        limit=limit,
+        cursor=cursor,
+    )
+    return Page[ClaimOut](items=[claim_out(c) for c in claims], next_cursor=next_cursor)
+
+
+@router.get(
+    "/funding-claims/{claim_id}",
+    responses=error_responses(403, 404),
+    summary="Read a top-up claim",
+)
+async def get_funding_claim(
+    claim_id: uuid.UUID, session: Session, principal: CurrentPrincipal, response: Response
+) -> ClaimOut:
+    claim = await service.read_claim(session, principal, claim_id)
+    set_etag(response, claim.version)
+    return claim_out(claim)
+
+
+@router.post(
+    "/funding-claims/{claim_id}/transitions",
+    responses=error_responses(403, 404, 409, 412),
+    summary="Submit, withdraw or decide a top-up claim",
+    description=(
+        "draft → submitted (the SENCO; snapshots threshold, provision cost, requested amount "
+        "and LA) → approved | partially_approved | rejected (an officer of the pupil's home "
+        "LA); draft | submitted → withdrawn. `approved` may omit `decided_amount`; `rejected` "
+        'records "0.00".'
+    ),
+)
+async def transition_funding_claim(
+    claim_id: uuid.UUID,
+    body: ClaimTransitionIn,
+    session: Session,
+    principal: CurrentPrincipal,
+    response: Response,
+    if_match: IfMatch = None,
+) -> ClaimOut:
+    claim = await service.transition_claim(session, principal, claim_id, body, if_match)
+    set_etag(response, claim.version)
+    return claim_out(claim)

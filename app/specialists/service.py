@@ -1,0 +1,231 @@
+"""Specialist involvements: who was asked for advice about a pupil, when, and what came back."""
+
+import uuid
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import func, literal, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.audit.service import Touched, record_access
+from app.core.departures import checked_departures, departure_records, refuse_unless_allowed
+from app.core.errors import FieldError, Forbidden, NotFound, ValidationFailed
+from app.core.http import check_if_match, decode_cursor, encode_cursor
+from app.core.security import Principal, Role
+from app.events.service import PendingEvent, emit
+from app.models import Pupil, SpecialistInvolvement
+from app.models.enums import AuditAction
+from app.pupils.access import get_pupil_in_scope, pupil_scope
+from app.rules import SpecialistState, evaluate_specialist_create
+from app.specialists.schemas import SpecialistInvolvementCreate, SpecialistInvolvementUpdate
+
+RESOURCE = "specialist_involvement"
+INVOLVEMENT_WRITERS = (Role.SENCO,)
+INVOLVEMENT_READERS = (Role.SENCO, Role.TEACHER, Role.PARENT, Role.PLATFORM_ADMIN, Role.LA_OFFICER)
+INVOLVEMENT_UPDATERS = (Role.SENCO, Role.PARENT)
+# SPEC.md §3.4: a parent records consent for its own child, and changes nothing else.
+PARENT_MAY_CHANGE = frozenset({"parental_consent"})
+# Clearing these would rewrite history rather than correct it.
+NOT_NULLABLE = ("service", "parental_consent", "parents_involved_on")
+DATE_FIELDS = ("parents_involved_on", "requested_on", "advice_received_on")
+# Not yet requested sorts after every requested involvement (asyncpg sends date.max as
+# 'infinity'); the keyset needs a non-null key.
+NOT_REQUESTED = date.max
+
+
+def _touched(involvement: SpecialistInvolvement, pupil: Pupil) -> Touched:
+    return Touched(resource_id=involvement.id, pupil_id=pupil.id, school_id=pupil.school_id)
+
+
+def _event(
+    type_: str, involvement: SpecialistInvolvement, pupil: Pupil, **data: Any
+) -> PendingEvent:
+    """Keys and field names only: the advice itself never travels in the feed."""
+    return PendingEvent(
+        type=type_,
+        resource=RESOURCE,
+        resource_id=involvement.id,
+        pupil_id=pupil.id,
+        school_id=pupil.school_id,
+        la_code=pupil.home_la_code,
+        data={"upn": pupil.upn, "service": involvement.service, **data},
+    )
+
+
+def _date_errors(pupil: Pupil, dates: dict[str, date | None], sent: set[str]) -> list[FieldError]:
+    """Cross-field checks on the dates the involvement would have, reported on fields sent."""
+    errors = [
+        FieldError(field=name, message="Before the pupil's date of birth")
+        for name in DATE_FIELDS
+        if name in sent and (value := dates[name]) is not None and value < pupil.date_of_birth
+    ]
+    requested_on, advice_received_on = dates["requested_on"], dates["advice_received_on"]
+    if (
+        requested_on is not None
+        and advice_received_on is not None
+        and advice_received_on < requested_on
+    ):
+        field = "advice_received_on" if "advice_received_on" in sent else "requested_on"
+        errors.append(FieldError(field=field, message="Advice cannot arrive before the request"))
+    return errors
+
+
+async def create_involvement(
+    session: AsyncSession,
+    principal: Principal,
+    pupil_id: uuid.UUID,
+    data: SpecialistInvolvementCreate,
+) -> SpecialistInvolvement:
+    pupil = await get_pupil_in_scope(session, principal, pupil_id)
+    principal.require(*INVOLVEMENT_WRITERS)
+    sent = set(data.model_fields_set)
+    errors = _date_errors(pupil, {name: getattr(data, name) for name in DATE_FIELDS}, sent)
+    try:
+        departures = checked_departures(data.departures)
+    except ValidationFailed as invalid:
+        errors.extend(invalid.errors)
+    if errors:
+        raise ValidationFailed(errors)
+    evaluation = evaluate_specialist_create(
+        SpecialistState(
+            parental_consent=data.parental_consent,
+            requested_on=data.requested_on,
+            parents_involved_on=data.parents_involved_on,
+        ),
+        departures,
+    )
+    refuse_unless_allowed(evaluation)
+    involvement = SpecialistInvolvement(
+        id=uuid.uuid4(),
+        pupil_id=pupil.id,
+        service=data.service.value,
+        parents_involved_on=data.parents_involved_on,
+        parental_consent=data.parental_consent,
+        requested_on=data.requested_on,
+        advice_received_on=data.advice_received_on,
+        advice_summary=data.advice_summary,
+        # Stored as given: the Local Offer does not exist in the service yet (issue 8), so
+        # there is nothing to check the id against and no foreign key.
+        local_offer_service_id=data.local_offer_service_id,
+        departures=departure_records(evaluation, principal),
+    )
+    session.add(involvement)
+    await session.flush()
+    await session.refresh(involvement)
+    await record_access(
+        session, principal, AuditAction.CREATE, RESOURCE, [_touched(involvement, pupil)]
+    )
+    emit(session, _event("specialist_involvement.created", involvement, pupil))
+    return involvement
+
+
+def _order_key() -> tuple[Any, ...]:
+    return (
+        func.coalesce(SpecialistInvolvement.requested_on, literal(NOT_REQUESTED)),
+        SpecialistInvolvement.created_at,
+        SpecialistInvolvement.id,
+    )
+
+
+def _after_cursor(cursor: str) -> tuple[date, datetime, uuid.UUID]:
+    requested_on, created_at, last_id = decode_cursor(cursor, 3)
+    try:
+        return (
+            date.fromisoformat(str(requested_on)),
+            datetime.fromisoformat(str(created_at)),
+            uuid.UUID(str(last_id)),
+        )
+    except ValueError:
+        raise ValidationFailed(
+            [FieldError(field="cursor", message="Not a cursor from this list")]
+        ) from None
+
+
+async def list_involvements(
+    session: AsyncSession,
+    principal: Principal,
+    pupil_id: uuid.UUID,
+    limit: int,
+    cursor: str | None,
+) -> tuple[list[SpecialistInvolvement], str | None]:
+    """Ordered by `requested_on` (not yet requested last), then creation; keyset-paged."""
+    pupil = await get_pupil_in_scope(session, principal, pupil_id)
+    principal.require(*INVOLVEMENT_READERS)
+    order = _order_key()
+    query = select(SpecialistInvolvement).where(SpecialistInvolvement.pupil_id == pupil.id)
+    if cursor is not None:
+        query = query.where(tuple_(*order) > tuple_(*_after_cursor(cursor)))
+    rows = list((await session.scalars(query.order_by(*order).limit(limit + 1))).all())
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        last = rows[-1]
+        next_cursor = encode_cursor(
+            [
+                (last.requested_on or NOT_REQUESTED).isoformat(),
+                last.created_at.isoformat(),
+                str(last.id),
+            ]
+        )
+    await record_access(
+        session, principal, AuditAction.READ, RESOURCE, [_touched(row, pupil) for row in rows]
+    )
+    return rows, next_cursor
+
+
+def _planned_changes(
+    involvement: SpecialistInvolvement, data: SpecialistInvolvementUpdate
+) -> dict[str, Any]:
+    """The column values the PATCH would change (only fields sent, only if different)."""
+    changes: dict[str, Any] = {}
+    for name in data.model_fields_set:
+        value = getattr(data, name)
+        if hasattr(value, "value"):
+            value = value.value
+        if getattr(involvement, name) != value:
+            changes[name] = value
+    return changes
+
+
+async def update_involvement(
+    session: AsyncSession,
+    principal: Principal,
+    involvement_id: uuid.UUID,
+    data: SpecialistInvolvementUpdate,
+    if_match: str | None,
+) -> SpecialistInvolvement:
+    row = (
+        await session.execute(
+            select(SpecialistInvolvement, Pupil)
+            .join(Pupil, Pupil.id == SpecialistInvolvement.pupil_id)
+            .where(SpecialistInvolvement.id == involvement_id, pupil_scope(principal))
+            .with_for_update(of=SpecialistInvolvement)
+        )
+    ).first()
+    if row is None:
+        raise NotFound("No such specialist involvement")
+    involvement, pupil = row
+    principal.require(*INVOLVEMENT_UPDATERS)
+    sent = set(data.model_fields_set)
+    if principal.role is Role.PARENT and sent - PARENT_MAY_CHANGE:
+        raise Forbidden("A parent may record parental_consent and nothing else")
+    check_if_match(if_match, involvement.version)
+    data.refuse_nulls(*NOT_NULLABLE)
+    changes = _planned_changes(involvement, data)
+    dates = {name: changes.get(name, getattr(involvement, name)) for name in DATE_FIELDS}
+    errors = _date_errors(pupil, dates, sent)
+    if errors:
+        raise ValidationFailed(errors)
+    for name, value in changes.items():
+        setattr(involvement, name, value)
+    if changes:
+        await session.flush()
+        await session.refresh(involvement, ["updated_at"])
+        emit(
+            session,
+            _event("specialist_involvement.updated", involvement, pupil, changed=sorted(changes)),
+        )
+    await record_access(
+        session, principal, AuditAction.UPDATE, RESOURCE, [_touched(involvement, pupil)]
+    )
+    return involvement
