@@ -186,6 +186,29 @@ def clients_revoke(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _purge_idempotency_keys(database_url: str) -> int:
+    from app.core.db import Database
+    from app.core.idempotency import purge_expired
+
+    database = Database(database_url, get_settings())
+    try:
+        async with database.sessionmaker() as session, session.begin():
+            return await purge_expired(session)
+    finally:
+        await database.dispose()
+
+
+def purge_idempotency(_: argparse.Namespace) -> int:
+    """Expired keys are also purged a few at a time by requests; this empties them all."""
+    settings = get_settings()
+    if settings.database_url is None:
+        print("DATABASE_URL is not set", file=sys.stderr)
+        return 2
+    removed = asyncio.run(_purge_idempotency_keys(settings.database_url))
+    print(f"removed {removed} expired idempotency keys")
+    return 0
+
+
 def write_openapi(args: argparse.Namespace) -> int:
     from app.openapi_doc import render_openapi
 
@@ -230,6 +253,11 @@ def build_parser() -> argparse.ArgumentParser:
     revoke_cmd = client_commands.add_parser("revoke", help="revoke a client and its tokens")
     revoke_cmd.add_argument("client_id", type=uuid.UUID)
     revoke_cmd.set_defaults(handler=clients_revoke)
+
+    purge_cmd = commands.add_parser(
+        "purge-idempotency-keys", help="delete Idempotency-Key records older than 24 hours"
+    )
+    purge_cmd.set_defaults(handler=purge_idempotency)
 
     openapi_cmd = commands.add_parser("openapi", help="write the OpenAPI document as YAML")
     openapi_cmd.add_argument("--output", default="openapi/openapi.yaml")

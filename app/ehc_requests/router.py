@@ -1,7 +1,8 @@
+import asyncio
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Header, Query, Response, status
 
 from app.core.clock import today_london
 from app.core.db import Session, UnitOfWorkRoute
@@ -10,6 +11,8 @@ from app.core.http import API_PREFIX, Cursor, IfMatch, Limit, set_etag
 from app.core.schemas import LaCode, Page
 from app.core.security import CurrentPrincipal
 from app.ehc_requests import service
+from app.ehc_requests.evidence import build_evidence_bundle
+from app.ehc_requests.evidence_schemas import EvidenceBundle
 from app.ehc_requests.schemas import EhcRequestCreate, EhcRequestOut, EhcTransitionIn
 from app.models.enums import EhcRequestStatus
 
@@ -101,3 +104,65 @@ async def transition_ehc_request(
     request = await service.transition_request(session, principal, request_id, body, if_match)
     set_etag(response, request.version)
     return service.request_out(request, today_london())
+
+
+PDF = "application/pdf"
+
+
+def wants_pdf(accept: str | None) -> bool:
+    """PDF only when asked for by name and preferred to JSON (a q of 0 means "not this")."""
+    if not accept:
+        return False
+    weights: dict[str, float] = {}
+    for part in accept.split(","):
+        media, *params = (p.strip() for p in part.split(";"))
+        q = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        weights[media.lower()] = q
+    pdf = weights.get(PDF, 0.0)
+    json_weight = max(weights.get("application/json", 0.0), weights.get("*/*", 0.0))
+    return pdf > 0 and pdf >= json_weight
+
+
+@router.get(
+    "/ehc-requests/{request_id}/evidence",
+    response_model=EvidenceBundle,
+    responses={
+        **error_responses(403, 404),
+        200: {
+            "description": "The evidence bundle, as JSON or (Accept: application/pdf) a PDF",
+            "content": {PDF: {"schema": {"type": "string", "format": "binary"}}},
+        },
+    },
+    summary="The evidence bundle the LA weighs: JSON, or PDF with Accept: application/pdf",
+    description=(
+        "Everything held about the SEN support given: identity and school, needs, every cycle "
+        "with its assessment, outcomes, provisions and costs, delivery totals, reviews with "
+        "progress, views, accepted departures, specialist advice, concerns and funding claims, "
+        "in date order. For the school and for an officer of the request's LA only."
+    ),
+)
+async def get_ehc_evidence(
+    request_id: uuid.UUID,
+    session: Session,
+    principal: CurrentPrincipal,
+    accept: Annotated[str | None, Header(include_in_schema=False)] = None,
+) -> Any:
+    bundle = await build_evidence_bundle(session, principal, request_id)
+    if wants_pdf(accept):
+        from app.ehc_requests.evidence_pdf import render_evidence_pdf
+
+        # Rendering is CPU work: off the event loop.
+        pdf = await asyncio.to_thread(render_evidence_pdf, bundle)
+        return Response(
+            pdf,
+            media_type=PDF,
+            headers={"Content-Disposition": f'inline; filename="ehc-evidence-{request_id}.pdf"'},
+        )
+    return bundle

@@ -146,7 +146,7 @@ async def create_request(
     return request
 
 
-async def _request_in_scope(
+async def request_in_scope(
     session: AsyncSession, principal: Principal, request_id: uuid.UUID, *, for_update: bool
 ) -> tuple[EhcRequest, Pupil]:
     query = (
@@ -166,7 +166,7 @@ async def _request_in_scope(
 async def read_request(
     session: AsyncSession, principal: Principal, request_id: uuid.UUID
 ) -> EhcRequest:
-    request, _ = await _request_in_scope(session, principal, request_id, for_update=False)
+    request, _ = await request_in_scope(session, principal, request_id, for_update=False)
     principal.require(*READERS)
     await record_access(session, principal, AuditAction.READ, "ehc_request", [_touched(request)])
     return request
@@ -235,7 +235,7 @@ async def transition_request(
     if_match: str | None,
 ) -> EhcRequest:
     departures = checked_departures(body.departures)
-    request, pupil = await _request_in_scope(session, principal, request_id, for_update=True)
+    request, pupil = await request_in_scope(session, principal, request_id, for_update=True)
     principal.require(Role.SENCO, Role.PARENT, Role.LA_OFFICER)
     _check_mover(principal, request, body.to)
     check_if_match(if_match, request.version)

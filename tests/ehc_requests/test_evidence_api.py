@@ -1,0 +1,156 @@
+"""The EHC evidence bundle (JSON): contents, who may read it, and a fixed query count."""
+
+from contextlib import contextmanager
+
+from sqlalchemy import event
+
+from tests.core.test_errors import assert_problem
+from tests.cycles.helpers import Cycles
+
+
+@contextmanager
+def counted_statements(app):
+    statements = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    engine = app.state.database.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+
+
+async def submitted_request(api, school, pupil, completed_cycles):
+    cycles = Cycles(api, school)
+    plan = await cycles.open_plan(pupil)
+    for _ in range(completed_cycles):
+        plan_now = (
+            await api.http.get(f"/v1/support-plans/{plan['id']}", headers=cycles.senco)
+        ).json()
+        await cycles.complete(plan_now["current_cycle_id"])
+    created = await api.http.post(
+        f"/v1/pupils/{pupil['id']}/ehc-requests",
+        json={"reason": "Gap widening"},
+        headers=cycles.senco,
+    )
+    request = created.json()
+    submitted = await api.http.post(
+        f"/v1/ehc-requests/{request['id']}/transitions",
+        json={"to": "submitted"},
+        headers=cycles.senco,
+    )
+    assert submitted.status_code == 200, submitted.text
+    return request
+
+
+async def test_bundle_holds_the_history_in_order(api):
+    school = await api.create_school()
+    pupil = await api.create_pupil(school, home_la_code="331")
+    senco = api.senco(school)
+    concern = await api.http.post(
+        f"/v1/pupils/{pupil['id']}/concerns",
+        json={
+            "raised_by": "parent",
+            "description": "Not reading at home",
+            "raised_on": "2026-09-01",
+        },
+        headers=senco,
+    )
+    await api.http.patch(
+        f"/v1/concerns/{concern.json()['id']}",
+        json={"response": "Phonics assessment arranged"},
+        headers=senco,
+    )
+    request = await submitted_request(api, school, pupil, completed_cycles=2)
+    officer = api.headers("la_officer", la_code="331")
+    response = await api.http.get(f"/v1/ehc-requests/{request['id']}/evidence", headers=officer)
+    assert response.status_code == 200, response.text
+    bundle = response.json()
+    assert bundle["pupil"]["upn"] == pupil["upn"]
+    assert bundle["school"]["id"] == school["id"]
+    assert bundle["request"]["status"] == "submitted"
+    [plan] = bundle["support_plans"]
+    assert [c["number"] for c in plan["cycles"]] == [1, 2, 3]
+    first = plan["cycles"][0]
+    assert first["plan"]["provisions"][0]["annual_cost"] == "471.50"
+    assert first["assessment"]["needs"][0]["area"] == "cognition_and_learning"
+    assert [p["cycle_number"] for p in bundle["progress"]] == [1, 2]
+    assert bundle["progress"][0]["expected"] == 1
+    assert {d["rule"] for d in bundle["departures"]} == {"review.on_agreed_date"}
+    assert bundle["concerns"][0]["description"] == "Not reading at home"
+    assert bundle["summary"]["cycles_completed"] == 2
+    dates = [entry["on"] for entry in bundle["timeline"]]
+    assert dates == sorted(dates)
+    assert {"plan_opened", "review", "concern", "ehc_request"} <= {
+        e["kind"] for e in bundle["timeline"]
+    }
+
+
+async def test_only_the_school_and_the_requests_la_read_the_bundle(api):
+    school = await api.create_school()
+    pupil = await api.create_pupil(school, home_la_code="331")
+    request = await submitted_request(api, school, pupil, completed_cycles=1)
+    url = f"/v1/ehc-requests/{request['id']}/evidence"
+    for headers in (
+        api.senco(school),
+        api.staff("teacher", school),
+        api.headers("la_officer", la_code="331"),
+    ):
+        assert (await api.http.get(url, headers=headers)).status_code == 200
+    for headers in (api.admin(), api.parent(pupil), api.staff("mis_integration", school)):
+        assert_problem(await api.http.get(url, headers=headers), 403, "forbidden")
+    other = await api.create_school()
+    for headers in (api.headers("la_officer", la_code="330"), api.senco(other)):
+        assert_problem(await api.http.get(url, headers=headers), 404, "not_found")
+
+
+async def test_draft_requests_have_no_bundle_for_the_la(api):
+    school = await api.create_school()
+    pupil = await api.create_pupil(school, home_la_code="331")
+    draft = (
+        await api.http.post(
+            f"/v1/pupils/{pupil['id']}/ehc-requests", json={}, headers=api.senco(school)
+        )
+    ).json()
+    response = await api.http.get(
+        f"/v1/ehc-requests/{draft['id']}/evidence", headers=api.headers("la_officer", la_code="331")
+    )
+    assert_problem(response, 404, "not_found")
+
+
+async def test_the_number_of_queries_does_not_grow_with_the_history(api, app):
+    school = await api.create_school()
+    short = await api.create_pupil(school)
+    long = await api.create_pupil(school)
+    short_request = await submitted_request(api, school, short, completed_cycles=1)
+    long_request = await submitted_request(api, school, long, completed_cycles=4)
+    senco = api.senco(school)
+    with counted_statements(app) as short_statements:
+        assert (
+            await api.http.get(f"/v1/ehc-requests/{short_request['id']}/evidence", headers=senco)
+        ).status_code == 200
+    with counted_statements(app) as long_statements:
+        assert (
+            await api.http.get(f"/v1/ehc-requests/{long_request['id']}/evidence", headers=senco)
+        ).status_code == 200
+    assert len(long_statements) == len(short_statements)
+    assert len(short_statements) <= 12
+
+
+async def test_the_bundle_as_a_pdf(api):
+    school = await api.create_school()
+    pupil = await api.create_pupil(school, home_la_code="331")
+    request = await submitted_request(api, school, pupil, completed_cycles=1)
+    url = f"/v1/ehc-requests/{request['id']}/evidence"
+    officer = api.headers("la_officer", la_code="331")
+    pdf = await api.http.get(url, headers={**officer, "Accept": "application/pdf"})
+    assert pdf.status_code == 200
+    assert pdf.headers["content-type"] == "application/pdf"
+    assert pdf.content.startswith(b"%PDF-")
+    assert pdf.headers["cache-control"] == "no-store"
+    for accept in ("application/json", "*/*", "application/pdf;q=0.5, application/json"):
+        response = await api.http.get(url, headers={**officer, "Accept": accept})
+        assert response.headers["content-type"] == "application/json", accept
