@@ -11,6 +11,7 @@ from app.ehc_requests.router import router as ehc_requests_router
 from app.events.router import router as events_router
 from app.funding.router import router as funding_router
 from app.pupils.router import router as pupils_router
+from app.reports.router import router as reports_router
 from app.reviews.router import router as reviews_router
 from app.schools.router import router as schools_router
 from app.specialists.router import router as specialists_router
@@ -32,3 +33,4 @@ api_router.include_router(reviews_router)
 api_router.include_router(rules_router)
 api_router.include_router(ehc_requests_router)
 api_router.include_router(funding_router)
+api_router.include_router(reports_router)

@@ -135,3 +135,25 @@ async def keyset_page(
         return rows, None
     rows = rows[:limit]
     return rows, cursor_for(order, rows[-1])
+
+
+def prefers_over_json(accept: str | None, media_type: str) -> bool:
+    """Whether an Accept header asks for `media_type` by name, at least as strongly as for JSON
+    (a q of 0 means "not this"). JSON stays the default."""
+    if not accept:
+        return False
+    weights: dict[str, float] = {}
+    for part in accept.split(","):
+        media, *params = (p.strip() for p in part.split(";"))
+        q = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        weights[media.lower()] = q
+    wanted = weights.get(media_type, 0.0)
+    json_weight = max(weights.get("application/json", 0.0), weights.get("*/*", 0.0))
+    return wanted > 0 and wanted >= json_weight

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Header, Query, Response, status
 from app.core.clock import today_london
 from app.core.db import Session, UnitOfWorkRoute
 from app.core.errors import error_responses
-from app.core.http import API_PREFIX, Cursor, IfMatch, Limit, set_etag
+from app.core.http import API_PREFIX, Cursor, IfMatch, Limit, prefers_over_json, set_etag
 from app.core.schemas import LaCode, Page
 from app.core.security import CurrentPrincipal
 from app.ehc_requests import service
@@ -109,27 +109,6 @@ async def transition_ehc_request(
 PDF = "application/pdf"
 
 
-def wants_pdf(accept: str | None) -> bool:
-    """PDF only when asked for by name and preferred to JSON (a q of 0 means "not this")."""
-    if not accept:
-        return False
-    weights: dict[str, float] = {}
-    for part in accept.split(","):
-        media, *params = (p.strip() for p in part.split(";"))
-        q = 1.0
-        for param in params:
-            name, _, value = param.partition("=")
-            if name.strip() == "q":
-                try:
-                    q = float(value)
-                except ValueError:
-                    q = 0.0
-        weights[media.lower()] = q
-    pdf = weights.get(PDF, 0.0)
-    json_weight = max(weights.get("application/json", 0.0), weights.get("*/*", 0.0))
-    return pdf > 0 and pdf >= json_weight
-
-
 @router.get(
     "/ehc-requests/{request_id}/evidence",
     response_model=EvidenceBundle,
@@ -155,7 +134,7 @@ async def get_ehc_evidence(
     accept: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> Any:
     bundle = await build_evidence_bundle(session, principal, request_id)
-    if wants_pdf(accept):
+    if prefers_over_json(accept, PDF):
         from app.ehc_requests.evidence_pdf import render_evidence_pdf
 
         # Rendering is CPU work: off the event loop.
