@@ -172,8 +172,9 @@ async def list_delivery_logs(
 
 @router.get(
     "/cycles/{cycle_id}/checks",
-    responses=error_responses(403, 404),
+    responses=error_responses(403, 404, 409),
     summary="Dry-run the rules of a transition",
+    description="Answers as the transition would: 409 `conflict` for a closed plan's cycle.",
 )
 async def check_cycle_transition(
     cycle_id: uuid.UUID,

@@ -504,11 +504,18 @@ async def cycle_context(session: AsyncSession, pupil: Pupil, to: str) -> CycleCo
     return CycleContext()
 
 
+def _ensure_can_move(plan: SupportPlan) -> None:
+    if plan.status != PlanStatus.ACTIVE.value:
+        raise Conflict(f"The support plan is {plan.status}; its cycles can no longer move")
+
+
 async def check_transition(
     session: AsyncSession, principal: Principal, cycle_id: uuid.UUID, to: Stage
 ) -> Evaluation:
-    cycle, _, pupil = await get_cycle_in_scope(session, principal, cycle_id)
+    cycle, plan, pupil = await get_cycle_in_scope(session, principal, cycle_id)
     principal.require(*PLAN_READERS)
+    # The dry run answers as the transition would: a closed plan's cycles cannot move at all.
+    _ensure_can_move(plan)
     context = await cycle_context(session, pupil, to.value)
     return evaluate_cycle_transition(cycle_state(cycle), to.value, context, today_london())
 
@@ -524,8 +531,7 @@ async def transition_cycle(
     cycle, plan, pupil = await get_cycle_in_scope(session, principal, cycle_id, for_update=True)
     principal.require(Role.SENCO)
     check_if_match(if_match, cycle.version)
-    if plan.status != PlanStatus.ACTIVE.value:
-        raise Conflict(f"The support plan is {plan.status}; its cycles can no longer move")
+    _ensure_can_move(plan)
     context = await cycle_context(session, pupil, body.to.value)
     evaluation = evaluate_cycle_transition(
         cycle_state(cycle), body.to.value, context, today_london(), departures
