@@ -3,12 +3,14 @@ document."""
 
 import argparse
 import asyncio
+import getpass
 import os
 import secrets
+import signal
 import sys
 import uuid
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,6 +20,7 @@ from app.models.api_client import ApiClientRole
 
 if TYPE_CHECKING:
     from app.clients.schemas import ApiClientCreate
+    from app.data_protection.service import PurgeReport
 
 DEV_SECRET_FILE = "dev-jwt-secret"
 # Whoever can run the CLI against DATABASE_URL already holds the keys to the database.
@@ -36,11 +39,18 @@ def _dev_secret(settings: Settings) -> str:
     return secret
 
 
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(0)
+
+
 def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     settings = get_settings()
-    if settings.jwt_secret is None and settings.jwt_jwks_url is None:
+    # A development secret, and so a printed token, only when no signing was configured: a
+    # deployment's own secret never leads to a token in its logs.
+    development = settings.jwt_secret is None and settings.jwt_jwks_url is None
+    if development:
         os.environ["SEN_JWT_SECRET"] = _dev_secret(settings)
         get_settings.cache_clear()
         settings = get_settings()
@@ -59,7 +69,7 @@ def serve(args: argparse.Namespace) -> int:
 
     base = f"http://{args.host}:{args.port}"
     print(f"\nSEN Support API on {base}\n  docs:    {base}/docs\n  openapi: {base}/openapi.json")
-    if settings.jwt_secret is not None:
+    if development:
         token = mint_token(
             settings,
             sub="dev-admin",
@@ -68,6 +78,9 @@ def serve(args: argparse.Namespace) -> int:
         )
         print(f"  a platform_admin token (12 h) for your first call:\n\n{token}\n")
         print(f'  curl -H "Authorization: Bearer $TOKEN" {base}/v1/schools\n', flush=True)
+    # uvicorn re-raises SIGTERM after its graceful shutdown; turning it into SystemExit lets the
+    # `finally` below stop the embedded server instead of leaving it running.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
         uvicorn.run(
             "app.main:app",
@@ -209,6 +222,66 @@ def purge_idempotency(_: argparse.Namespace) -> int:
     return 0
 
 
+def _purge_actor() -> str:
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = f"uid {os.getuid()}"
+    return f"sen-api purge-expired-records (user {user})"
+
+
+async def _purge_expired_records(database_url: str, today: date, dry_run: bool) -> "PurgeReport":
+    from app.core.db import Database
+    from app.data_protection.service import purge_expired_records, retention_hash_key
+
+    settings = get_settings()
+    database = Database(database_url, settings)
+    try:
+        async with database.sessionmaker() as session, session.begin():
+            return await purge_expired_records(
+                session,
+                today=today,
+                retention_years=settings.retention_years,
+                purged_by=_purge_actor(),
+                hash_key=retention_hash_key(settings),
+                dry_run=dry_run,
+            )
+    finally:
+        await database.dispose()
+
+
+def purge_expired_records(args: argparse.Namespace) -> int:
+    """Deletes the SEN records (pupil row included) of pupils past date of birth +
+    SEN_RETENTION_YEARS, except those under a legal hold; the audit trail stays."""
+    from app.core.clock import today_london
+    from app.data_protection.service import retention_hash_key
+
+    settings = get_settings()
+    if settings.database_url is None:
+        print("DATABASE_URL is not set", file=sys.stderr)
+        return 2
+    if not args.dry_run and retention_hash_key(settings) is None:
+        print("Set SEN_RETENTION_HASH_KEY: it keys the UPN hash the purge keeps", file=sys.stderr)
+        return 2
+    today = args.today or today_london()
+    report = asyncio.run(_purge_expired_records(settings.database_url, today, args.dry_run))
+    verb = "would remove" if report.dry_run else "removed"
+    print(
+        f"as of {report.as_of}: records are kept to date of birth + {report.retention_years} "
+        f"years; due: born on or before {report.born_on_or_before}"
+    )
+    for purged in report.purged:
+        counts = ", ".join(f"{table} {n}" for table, n in purged.counts.items() if n)
+        print(f"{verb} pupil {purged.pupil_id} (school {purged.school_id}): {counts}")
+    for pupil_id in report.held:
+        print(f"kept under a legal hold: pupil {pupil_id}")
+    totals = ", ".join(f"{table} {n}" for table, n in report.totals().items())
+    print(f"{verb} the records of {len(report.purged)} pupils ({totals}); {len(report.held)} held")
+    if report.dry_run:
+        print("dry run: nothing was changed", file=sys.stderr)
+    return 0
+
+
 def write_openapi(args: argparse.Namespace) -> int:
     from app.openapi_doc import render_openapi
 
@@ -258,6 +331,20 @@ def build_parser() -> argparse.ArgumentParser:
         "purge-idempotency-keys", help="delete Idempotency-Key records older than 24 hours"
     )
     purge_cmd.set_defaults(handler=purge_idempotency)
+
+    retention_cmd = commands.add_parser(
+        "purge-expired-records",
+        help="delete SEN records past date of birth + SEN_RETENTION_YEARS (not under legal hold)",
+    )
+    retention_cmd.add_argument(
+        "--dry-run", action="store_true", help="report what would be removed; change nothing"
+    )
+    retention_cmd.add_argument(
+        "--today",
+        type=date.fromisoformat,
+        help="the date to purge as of, YYYY-MM-DD (default: today in Europe/London)",
+    )
+    retention_cmd.set_defaults(handler=purge_expired_records)
 
     openapi_cmd = commands.add_parser("openapi", help="write the OpenAPI document as YAML")
     openapi_cmd.add_argument("--output", default="openapi/openapi.yaml")

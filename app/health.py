@@ -24,8 +24,9 @@ async def healthz() -> HealthOut:
 @router.get("/readyz", responses=error_responses(503), summary="The database is reachable")
 async def readyz(request: Request) -> HealthOut:
     try:
-        async with asyncio.timeout(request.app.state.settings.db_pool_timeout_seconds):
-            await request.app.state.database.ping()
+        timeout = request.app.state.settings.db_pool_timeout_seconds
+        async with asyncio.timeout(timeout):
+            await request.app.state.database.ping(timeout)
     except Exception as error:
         raise DatabaseUnavailable("The database cannot be reached") from error
     return HealthOut(status="ready")

@@ -13,7 +13,13 @@ from app.api import api_router
 from app.core.config import Settings, get_settings
 from app.core.db import Database
 from app.core.errors import Problem, install_error_handlers
-from app.core.middleware import BodySizeLimitMiddleware, MetricsMiddleware, RequestContextMiddleware
+from app.core.logging import configure_logging
+from app.core.middleware import (
+    BodySizeLimitMiddleware,
+    MetricsMiddleware,
+    RequestContextMiddleware,
+    ServerErrorBoundary,
+)
 from app.health import router as health_router
 
 logger = logging.getLogger("app")
@@ -88,8 +94,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app, settings.retry_after_seconds)
     app.include_router(health_router)
     app.include_router(api_router)
-    # Outermost last: request ids wrap everything, so even a 413 carries one.
+    # Outermost last: request ids wrap everything, so even a 413 carries one; unexpected errors
+    # are answered inside metrics and request ids, so a 500 is counted and carries both.
     app.add_middleware(BodySizeLimitMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(ServerErrorBoundary)
     app.add_middleware(MetricsMiddleware)
     app.add_middleware(RequestContextMiddleware)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
@@ -98,7 +106,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 def __getattr__(name: str) -> Any:
     # `app.main:app` is built on first use, so importing this module never needs settings.
+    # It is what servers load (`sen-api serve`, the Dockerfile's uvicorn), so it also turns
+    # logging into JSON lines, uvicorn's own loggers included; tests build apps with
+    # create_app() and keep pytest's logging.
     if name == "app":
+        configure_logging()
         application = create_app()
         globals()["app"] = application
         return application

@@ -2,14 +2,13 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import AwareDatetime
 
 from app.audit import service
 from app.audit.schemas import AuditEntryOut
 from app.core.db import Session, UnitOfWorkRoute
 from app.core.errors import error_responses
 from app.core.http import API_PREFIX, Cursor, Limit
-from app.core.schemas import Page
+from app.core.schemas import Page, Rfc3339DateTime
 from app.core.security import CurrentPrincipal
 
 router = APIRouter(prefix=API_PREFIX, tags=["audit"], route_class=UnitOfWorkRoute)
@@ -35,9 +34,9 @@ async def list_audit_entries(
         Query(min_length=1, max_length=200, description="Entries by this caller (its `sub`)"),
     ] = None,
     from_: Annotated[
-        AwareDatetime | None, Query(alias="from", description="At or after this time")
+        Rfc3339DateTime | None, Query(alias="from", description="At or after this time")
     ] = None,
-    to: Annotated[AwareDatetime | None, Query(description="At or before this time")] = None,
+    to: Annotated[Rfc3339DateTime | None, Query(description="At or before this time")] = None,
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> Page[AuditEntryOut]:

@@ -50,7 +50,8 @@ async def record_access(
         for item in touched
     ]
     if rows:
-        await session.execute(insert(AuditEntry), rows)
+        # One multi-row INSERT (a driver executemany would send one statement per row).
+        await session.execute(insert(AuditEntry).values(rows))
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,14 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1024 * 1024, ge=1, validation_alias="SEN_MAX_BODY_BYTES")
     retry_after_seconds: int = Field(default=2, ge=1, validation_alias="SEN_RETRY_AFTER_SECONDS")
 
+    # SEN records are due for deletion at date of birth + this many years (IRMS: 31).
+    retention_years: int = Field(default=31, ge=1, le=100, validation_alias="SEN_RETENTION_YEARS")
+    # Keys the UPN hash kept in `retention_purges` (falls back to SEN_JWT_SECRET). A UPN is
+    # guessable within one school, so a plain hash of it would be as good as the UPN.
+    retention_hash_key: SecretStr | None = Field(
+        default=None, validation_alias="SEN_RETENTION_HASH_KEY"
+    )
+
 
 @lru_cache
 def get_settings() -> Settings:

@@ -1,6 +1,8 @@
 """Typed errors and their one mapping to RFC 9457 problem details (SPEC.md §5)."""
 
+import functools
 import logging
+import re
 import traceback
 from collections.abc import Sequence
 from typing import Any, ClassVar
@@ -226,14 +228,34 @@ def validation_field_errors(raw_errors: Sequence[Any]) -> list[FieldError]:
     return errors
 
 
-def _is_database_outage(exc: BaseException) -> bool:
-    if isinstance(exc, PoolTimeoutError | ConnectionError | TimeoutError):
-        return True
-    if isinstance(exc, OperationalError | InterfaceError):
-        return True
-    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
-        return True
-    return isinstance(exc, OSError)
+# SQLSTATEs that say "the server is not there (yet, any more, for us)", not "your SQL is wrong":
+# class 08 (connection exception), admin/crash shutdown, "the database system is starting up /
+# shutting down / in recovery", and no connection slots left.
+_UNAVAILABLE_SQLSTATE_CLASSES = ("08",)
+_UNAVAILABLE_SQLSTATES = frozenset({"57P01", "57P02", "57P03", "53300"})
+
+
+def sqlstate_of(error: BaseException) -> str | None:
+    if isinstance(error, DBAPIError):
+        sqlstate = getattr(error.orig, "sqlstate", None)
+        return str(sqlstate) if sqlstate else None
+    return None
+
+
+def is_database_unavailable(error: BaseException) -> bool:
+    """Whether `error` means the database cannot serve us now (an outage or an exhausted pool),
+    as opposed to a fault in the request or the code."""
+    if isinstance(error, PoolTimeoutError | OSError | TimeoutError):
+        return True  # OSError covers ConnectionRefusedError and friends on connect
+    if isinstance(error, DBAPIError):
+        if error.connection_invalidated or isinstance(error, OperationalError | InterfaceError):
+            return True
+        # A backend killed by a crash or shutdown answers a plain DBAPIError (57P01, 57P02).
+        sqlstate = sqlstate_of(error) or ""
+        return sqlstate in _UNAVAILABLE_SQLSTATES or sqlstate.startswith(
+            _UNAVAILABLE_SQLSTATE_CLASSES
+        )
+    return False
 
 
 def _http_exception_error(exc: StarletteHTTPException) -> ApiError | None:
@@ -273,8 +295,32 @@ def client_error_response(exc: Exception) -> Response | None:
     return None
 
 
+HTTP_METHODS = frozenset({"get", "put", "post", "delete", "options", "head", "patch", "trace"})
+
+
+@functools.lru_cache(maxsize=512)
+def _path_pattern(template: str) -> re.Pattern[str]:
+    parts = re.split(r"\{[^}/]+\}", template)
+    return re.compile("[^/]+".join(re.escape(part) for part in parts))
+
+
+def allowed_methods(request: Request) -> str | None:
+    """Every method the request's path answers to, for a 405's `Allow`, read from the published
+    contract. Starlette names only those of the first route whose path matches, so a path served
+    by two routes (GET and PATCH) would claim `Allow: GET`."""
+    methods: set[str] = set()
+    for template, operations in request.app.openapi().get("paths", {}).items():
+        if _path_pattern(template).fullmatch(request.url.path):
+            methods.update(name.upper() for name in operations if name in HTTP_METHODS)
+    return ", ".join(sorted(methods)) or None
+
+
 def install_error_handlers(app: FastAPI, retry_after_seconds: int) -> None:
     async def handle_client_error(request: Request, exc: Exception) -> Response:
+        if isinstance(exc, StarletteHTTPException) and exc.status_code == 405:
+            allow = allowed_methods(request)
+            if allow:
+                exc.headers = {**(exc.headers or {}), "Allow": allow}
         response = client_error_response(exc)
         if response is None:
             return await handle_unexpected(request, exc)
@@ -287,7 +333,7 @@ def install_error_handlers(app: FastAPI, retry_after_seconds: int) -> None:
         return await handle_client_error(request, exc)
 
     async def handle_unexpected(request: Request, exc: Exception) -> Response:
-        if _is_database_outage(exc):
+        if is_database_unavailable(exc):
             logger.warning("database unavailable: %s", type(exc).__name__)
             return api_error_response(
                 DatabaseUnavailable(

@@ -1,20 +1,109 @@
 """Shared Pydantic building blocks for request and response bodies."""
 
+import re
+import types
 import uuid
 from datetime import date, datetime
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar, Union, get_args, get_origin
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+)
 
 from app.core.clock import today_london
 from app.core.errors import FieldError, ValidationFailed
 
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_RFC3339 = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})"
+)
+
+
+def iso_date_text(value: Any) -> Any:
+    """Dates come as `YYYY-MM-DD` text, as the contract says. Pydantic alone would also take a
+    number (or numeric text) as a Unix time, so `"left_on": 0` would quietly mean 1970."""
+    if value is None or isinstance(value, date):
+        return value
+    if isinstance(value, str) and _ISO_DATE.fullmatch(value):
+        return value
+    raise ValueError("A date is written YYYY-MM-DD")
+
+
+def rfc3339_text(value: Any) -> Any:
+    """Timestamps come as RFC 3339 text with an offset (`2026-01-31T09:00:00Z`)."""
+    if value is None or isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and _RFC3339.fullmatch(value):
+        return value
+    raise ValueError("A timestamp is written in RFC 3339 with an offset, e.g. 2026-01-31T09:00:00Z")
+
+
+IsoDate = Annotated[date, BeforeValidator(iso_date_text)]
+Rfc3339DateTime = Annotated[datetime, BeforeValidator(rfc3339_text)]
+
+
+def json_boolean(value: Any) -> Any:
+    """Only `true` and `false`: Pydantic alone would also take 0, 1, "yes" or "off"."""
+    if value is None or isinstance(value, bool):
+        return value
+    raise ValueError("Must be true or false")
+
+
+def json_integer(value: Any) -> Any:
+    """Only JSON numbers without a fraction: Pydantic alone would also take "5" or true."""
+    if value is None or (isinstance(value, int) and not isinstance(value, bool)):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return value
+    raise ValueError("Must be a whole number")
+
+
+def _json_type_check(annotation: Any) -> Any:
+    """The check that holds a field to the JSON type its schema publishes, or None."""
+    if get_origin(annotation) is Annotated:
+        return _json_type_check(get_args(annotation)[0])
+    if get_origin(annotation) in (Union, types.UnionType):
+        checks = {_json_type_check(arg) for arg in get_args(annotation) if arg is not type(None)}
+        # A union of several kinds (none here) is left to Pydantic.
+        return checks.pop() if len(checks) == 1 else None
+    if not isinstance(annotation, type):
+        return None
+    if issubclass(annotation, bool):
+        return json_boolean
+    if issubclass(annotation, int):
+        return json_integer
+    if issubclass(annotation, datetime):
+        return rfc3339_text
+    if issubclass(annotation, date):
+        return iso_date_text
+    return None
+
+
+_JSON_TYPE_CHECKS: dict[tuple[type, str], Any] = {}
+
 
 class StrictModel(BaseModel):
     """Request bodies: unknown fields are refused, so a typo or a server-owned field never
-    passes silently."""
+    passes silently; booleans, whole numbers, dates and timestamps are accepted only in the
+    JSON type and form the contract publishes (no numeric text, no Unix times)."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _as_published(cls, value: Any, info: ValidationInfo) -> Any:
+        key = (cls, info.field_name or "")
+        if key not in _JSON_TYPE_CHECKS:
+            field = cls.model_fields.get(key[1])
+            _JSON_TYPE_CHECKS[key] = _json_type_check(field.annotation) if field else None
+        check = _JSON_TYPE_CHECKS[key]
+        return value if check is None else check(value)
 
     def refuse_nulls(self, *fields: str) -> None:
         """Refuse an explicit null for fields a PATCH may leave out but may not clear."""

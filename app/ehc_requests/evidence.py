@@ -25,6 +25,7 @@ from app.ehc_requests.evidence_schemas import (
     BundleConcern,
     BundleCycle,
     BundleDeparture,
+    BundleLocalOfferService,
     BundlePlan,
     BundlePupil,
     BundleRequest,
@@ -44,6 +45,7 @@ from app.models import (
     Cycle,
     DeliveryLog,
     FundingClaim,
+    LocalOfferService,
     School,
     SpecialistInvolvement,
     SupportPlan,
@@ -164,8 +166,12 @@ async def build_evidence_bundle(
     delivery = await _delivery_totals(session, pupil.id)
     specialists = list(
         (
-            await session.scalars(
-                select(SpecialistInvolvement)
+            await session.execute(
+                select(SpecialistInvolvement, LocalOfferService)
+                .outerjoin(
+                    LocalOfferService,
+                    LocalOfferService.id == SpecialistInvolvement.local_offer_service_id,
+                )
                 .where(SpecialistInvolvement.pupil_id == pupil.id)
                 .order_by(SpecialistInvolvement.requested_on, SpecialistInvolvement.created_at)
             )
@@ -246,7 +252,7 @@ async def build_evidence_bundle(
         )
 
     bundle_specialists = []
-    for involvement in specialists:
+    for involvement, local_offer in specialists:
         log.departures += _departures(involvement.departures, f"{involvement.service} involvement")
         if involvement.requested_on is not None:
             log.event(involvement.requested_on, "specialist", f"Referred to {involvement.service}")
@@ -268,9 +274,15 @@ async def build_evidence_bundle(
                 waiting_days=waiting_days(
                     involvement.requested_on, involvement.advice_received_on, today
                 ),
+                local_offer_service=None
+                if local_offer is None
+                else BundleLocalOfferService.model_validate(local_offer, from_attributes=True),
                 departures=[DepartureOut.model_validate(d) for d in involvement.departures],
             )
         )
+    open_waits = [
+        s.waiting_days for s in bundle_specialists if s.still_waiting and s.waiting_days is not None
+    ]
     for concern in concerns:
         log.event(concern.raised_on, "concern", f"Concern raised by {concern.raised_by}")
         if concern.responded_on is not None:
@@ -319,6 +331,8 @@ async def build_evidence_bundle(
             cycles_completed=len(progress),
             latest_annual_provision_cost=_latest_cost(plans, cycles_by_plan),
             specialist_involvements=len(specialists),
+            open_referrals=len(open_waits),
+            longest_open_referral_days=max(open_waits, default=None),
             open_concerns=sum(c.status == ConcernStatus.OPEN.value for c in concerns),
         ),
         support_plans=bundle_plans,

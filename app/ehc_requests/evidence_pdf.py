@@ -343,6 +343,37 @@ def _empty(sentence: str) -> Paragraph:
     return _p(_text(sentence), "empty")
 
 
+def _open_referrals(involvements: Sequence[BundleSpecialist]) -> list[Flowable]:
+    """The referrals still waiting for advice, longest first, against the Local Offer's target:
+    the delay the panel should see before the table's detail."""
+    waiting = sorted(
+        (i for i in involvements if i.still_waiting),
+        key=lambda i: -(i.waiting_days or 0),
+    )
+    if not waiting:
+        return [_p("No referral is waiting for advice.", "note")]
+    flowables: list[Flowable] = [
+        _p(f"Still waiting for advice ({len(waiting)})", "label"),
+    ]
+    for involvement in waiting:
+        service = SERVICES.get(involvement.service, _label(involvement.service))
+        text = (
+            f"referred {_day(involvement.requested_on)}, "
+            f"waiting {involvement.waiting_days} days so far"
+        )
+        offer = involvement.local_offer_service
+        if offer is None:
+            text += " (no Local Offer service named, so no published target)."
+        else:
+            text += (
+                f" against a Local Offer target of {offer.target_days} days "
+                f"({offer.name}, LA {offer.la_code})"
+            )
+            text += ": target exceeded." if involvement.over_target else "."
+        flowables.append(_p(f"<b>{_text(service)}:</b> {_text(text)}", "advice"))
+    return flowables
+
+
 def _labelled(label: str, value: str | None) -> list[Flowable]:
     """A long free-text field under its own label; nothing when the field is empty."""
     if not value or not value.strip():
@@ -824,6 +855,7 @@ class _EvidenceDocument:
                     ("Completed cycles", str(bundle.summary.cycles_completed)),
                     ("Annual provision", f"<b>{_text(cost)}</b> (latest cycle that reached Do)"),
                     ("Specialists", str(bundle.summary.specialist_involvements)),
+                    ("Open referrals", _text(_open_referral_summary(bundle))),
                     ("Open concerns", str(bundle.summary.open_concerns)),
                 ],
                 half,
@@ -1268,11 +1300,16 @@ class _EvidenceDocument:
         if not involvements:
             self.add(_empty("No specialist involvement recorded."))
             return
+        self.add(*_open_referrals(involvements))
         rows: list[list[Any]] = []
         for involvement in involvements:
             waiting = "—" if involvement.waiting_days is None else str(involvement.waiting_days)
-            if involvement.requested_on and involvement.advice_received_on is None:
+            if involvement.still_waiting:
                 waiting += " (still waiting)"
+            offer = involvement.local_offer_service
+            target = "—" if offer is None else f"{offer.target_days}"
+            if involvement.over_target:
+                target += " (exceeded)"
             rows.append(
                 [
                     SERVICES.get(involvement.service, _label(involvement.service)),
@@ -1281,6 +1318,7 @@ class _EvidenceDocument:
                     _day(involvement.requested_on),
                     _day(involvement.advice_received_on),
                     waiting,
+                    target,
                 ]
             )
         self.add(
@@ -1292,10 +1330,11 @@ class _EvidenceDocument:
                     "Requested",
                     "Advice received",
                     "Waiting days",
+                    "Target days",
                 ],
                 rows,
-                [120, 72, 62, 72, 72, CONTENT_WIDTH - 398],
-                right=(5,),
+                [100, 62, 50, 62, 62, 84, CONTENT_WIDTH - 420],
+                right=(5, 6),
             )
         )
         # Advice runs long (a report's summary), so it is full-width text under the table
@@ -1492,6 +1531,13 @@ class _EvidenceDocument:
         stage = STAGES.get(cycle.stage, cycle.stage)
         state = "complete" if cycle.completed_at else f"now at the {stage} stage"
         return f"{self.cycle_name(plan_number, cycle)} (opened {_day(cycle.started_at)}, {state})"
+
+
+def _open_referral_summary(bundle: EvidenceBundle) -> str:
+    summary = bundle.summary
+    if not summary.open_referrals:
+        return "None"
+    return f"{summary.open_referrals} (longest waiting {summary.longest_open_referral_days} days)"
 
 
 def render_evidence_pdf(bundle: EvidenceBundle) -> bytes:

@@ -8,7 +8,7 @@ health and social needs (specialist advice), with the views of the pupil and par
 import uuid
 from datetime import date, datetime
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, computed_field
 
 from app.core.departures import DepartureOut
 from app.cycles.schemas import AssessmentRecord, PlanRecord, ReviewRecord, ViewEntry
@@ -115,6 +115,15 @@ class CycleProgress(BaseModel):
     outcomes: list[OutcomeProgressPoint]
 
 
+class BundleLocalOfferService(BaseModel):
+    """The Local Offer service a referral named, with the LA's published target."""
+
+    id: uuid.UUID
+    la_code: str
+    name: str
+    target_days: int
+
+
 class BundleSpecialist(BaseModel):
     id: uuid.UUID
     service: str
@@ -123,8 +132,27 @@ class BundleSpecialist(BaseModel):
     requested_on: date | None
     advice_received_on: date | None
     advice_summary: str | None
-    waiting_days: int | None
+    waiting_days: int | None = Field(
+        description="From requested_on to advice_received_on, or to the bundle's day while "
+        "still waiting"
+    )
+    local_offer_service: BundleLocalOfferService | None = None
     departures: list[DepartureOut]
+
+    @computed_field(description="Requested, and no advice yet: an open referral")  # type: ignore[prop-decorator]
+    @property
+    def still_waiting(self) -> bool:
+        return self.requested_on is not None and self.advice_received_on is None
+
+    @computed_field(  # type: ignore[prop-decorator]
+        description="waiting_days beyond the named Local Offer service's target_days; null "
+        "when no service with a target is named"
+    )
+    @property
+    def over_target(self) -> bool | None:
+        if self.local_offer_service is None or self.waiting_days is None:
+            return None
+        return self.waiting_days > self.local_offer_service.target_days
 
 
 class BundleConcern(BaseModel):
@@ -165,6 +193,10 @@ class BundleSummary(BaseModel):
     cycles_completed: int
     latest_annual_provision_cost: str = Field(description="Of the latest cycle that reached do")
     specialist_involvements: int
+    open_referrals: int = Field(description="Specialist referrals still waiting for advice")
+    longest_open_referral_days: int | None = Field(
+        description="How long the longest-waiting open referral has waited; null when none"
+    )
     open_concerns: int
 
 

@@ -58,18 +58,19 @@ async def write_pending(session: AsyncSession) -> None:
     assert last is not None, "the event_counter row is created by the migrations"
     first = last - len(pending) + 1
     await session.execute(
-        insert(Event),
-        [
-            {
-                "seq": first + offset,
-                "type": event.type,
-                "resource": event.resource,
-                "resource_id": event.resource_id,
-                "pupil_id": event.pupil_id,
-                "school_id": event.school_id,
-                "la_code": event.la_code,
-                "data": event.data,
-            }
-            for offset, event in enumerate(pending)
-        ],
+        insert(Event).values(
+            [
+                {
+                    "seq": first + offset,
+                    "type": event.type,
+                    "resource": event.resource,
+                    "resource_id": event.resource_id,
+                    "pupil_id": event.pupil_id,
+                    "school_id": event.school_id,
+                    "la_code": event.la_code,
+                    "data": event.data,
+                }
+                for offset, event in enumerate(pending)
+            ]
+        )
     )

@@ -8,7 +8,9 @@ from app.models.ehc_request import EhcRequest
 from app.models.event import Event, EventCounter
 from app.models.funding import FundingClaim, FundingThreshold, NotionalSenBudget
 from app.models.idempotency import IdempotencyRecord
+from app.models.local_offer import LocalOfferService
 from app.models.pupil import Pupil
+from app.models.retention import LegalHold, RetentionPurge
 from app.models.school import School
 from app.models.specialist import SpecialistInvolvement
 from app.models.support_plan import Cycle, DeliveryLog, SupportPlan
@@ -26,8 +28,11 @@ __all__ = [
     "FundingClaim",
     "FundingThreshold",
     "IdempotencyRecord",
+    "LegalHold",
+    "LocalOfferService",
     "NotionalSenBudget",
     "Pupil",
+    "RetentionPurge",
     "School",
     "SpecialistInvolvement",
     "SupportPlan",

@@ -1,5 +1,4 @@
 import uuid
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
@@ -7,7 +6,7 @@ from fastapi import APIRouter, Query, Response, status
 from app.core.db import Session, UnitOfWorkRoute
 from app.core.errors import error_responses
 from app.core.http import API_PREFIX, Cursor, IfMatch, Limit, set_etag
-from app.core.schemas import Page
+from app.core.schemas import Page, Rfc3339DateTime
 from app.core.security import CurrentPrincipal
 from app.models.enums import SenStatus, YearGroup
 from app.pupils import service
@@ -47,7 +46,7 @@ async def list_pupils(
     sen_status: SenStatus | None = None,
     year_group: YearGroup | None = None,
     updated_since: Annotated[
-        datetime | None, Query(description="Only pupils changed at or after this time")
+        Rfc3339DateTime | None, Query(description="Only pupils changed at or after this time")
     ] = None,
     q: Annotated[
         str | None, Query(min_length=1, max_length=100, description="Name part or exact UPN")

@@ -1,5 +1,4 @@
 import uuid
-from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -9,7 +8,7 @@ from app.core.db import Session, UnitOfWorkRoute
 from app.core.errors import error_responses
 from app.core.http import API_PREFIX, Cursor, IfMatch, Limit, prefers_over_json, set_etag
 from app.core.money import money_text
-from app.core.schemas import Page
+from app.core.schemas import IsoDate, Page
 from app.core.security import CurrentPrincipal
 from app.funding.schemas import Period
 from app.models.funding import NotionalSenBudget
@@ -168,7 +167,7 @@ async def get_notional_sen_budget(
 )
 async def get_census(
     school_id: uuid.UUID,
-    census_date: Annotated[date, Query(alias="date", description="The census date, YYYY-MM-DD")],
+    census_date: Annotated[IsoDate, Query(alias="date", description="The census date, YYYY-MM-DD")],
     session: Session,
     principal: CurrentPrincipal,
     limit: Limit = 50,

@@ -1,10 +1,11 @@
 import uuid
 from datetime import date
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from app.cycles.schemas import ReviewRecord
 from app.models.enums import Stage
+from app.specialists.schemas import OpenReferral
 
 
 class ReviewItem(ReviewRecord):
@@ -27,3 +28,8 @@ class ReviewDueItem(BaseModel):
     stage: Stage
     review_date: date
     review_overdue: bool
+    open_referrals: list[OpenReferral] | None = Field(
+        description="The pupil's specialist referrals still waiting for advice, longest "
+        "waiting first; null for callers who may not read specialist involvements "
+        "(mis_integration)"
+    )

@@ -16,6 +16,8 @@ from app.models import Cycle, Pupil, SupportPlan
 from app.models.enums import AuditAction, PlanStatus, Stage
 from app.pupils.access import get_pupil_in_scope, get_school_in_scope, pupil_scope
 from app.reviews.schemas import ReviewDueItem, ReviewItem
+from app.specialists.schemas import OpenReferral
+from app.specialists.service import INVOLVEMENT_READERS, open_referrals
 
 REVIEW_READERS = (
     Role.SENCO,
@@ -134,7 +136,7 @@ async def reviews_due(
     )
     if cursor is not None:
         query = query.where(after_cursor(order, cursor))
-    rows = list((await session.execute(query.order_by(*order).limit(limit + 1))).tuples())
+    rows = list((await session.execute(query.order_by(*order).limit(limit + 1))).all())
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
@@ -147,6 +149,10 @@ async def reviews_due(
         [Touched(resource_id=c.id, pupil_id=p.id, school_id=p.school_id) for c, p in rows],
     )
     today = today_london()
+    # The audit entries above cover these pupils: the referrals add no pupil to the answer.
+    referrals: dict[uuid.UUID, list[OpenReferral]] | None = None
+    if principal.role in INVOLVEMENT_READERS:
+        referrals = await open_referrals(session, {p.id for _, p in rows}, today)
     items = []
     for cycle, pupil in rows:
         assert cycle.review_date is not None
@@ -162,6 +168,7 @@ async def reviews_due(
                 stage=Stage(cycle.stage),
                 review_date=cycle.review_date,
                 review_overdue=review_overdue(cycle, today),
+                open_referrals=None if referrals is None else referrals[pupil.id],
             )
         )
     return items, next_cursor

@@ -1,6 +1,8 @@
 import uuid
+from datetime import date
+from typing import Annotated
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Path, Query, Response, status
 
 from app.core.clock import today_london
 from app.core.db import Session, UnitOfWorkRoute
@@ -8,8 +10,10 @@ from app.core.errors import error_responses
 from app.core.http import API_PREFIX, Cursor, IfMatch, Limit, set_etag
 from app.core.schemas import Page
 from app.core.security import CurrentPrincipal
-from app.specialists import service
+from app.specialists import service, waits
 from app.specialists.schemas import (
+    LaSpecialistWaits,
+    SchoolSpecialistWaits,
     SpecialistInvolvementCreate,
     SpecialistInvolvementOut,
     SpecialistInvolvementUpdate,
@@ -80,3 +84,58 @@ async def update_specialist_involvement(
     )
     set_etag(response, involvement.version)
     return SpecialistInvolvementOut.of(involvement, today_london())
+
+
+RangeFrom = Annotated[
+    date | None,
+    Query(alias="from", description="First request date counted; default a year before `to`"),
+]
+RangeTo = Annotated[
+    date | None,
+    Query(alias="to", description="Last request date counted (inclusive); default today"),
+]
+_WAITS = (
+    "Per service type: involvements requested in the range, the median and 90th-percentile "
+    "(nearest-rank) `waiting_days` of those answered, how many still wait, and how many "
+    "exceeded their Local Offer service's `target_days` (answered or still waiting); then the "
+    "same per Local Offer entry named. Aggregates only: no pupil is named, and a group with "
+    f"fewer than {waits.SMALL_NUMBERS} referrals shows counts but null percentiles. `from` "
+    "after `to` answers 422. "
+)
+
+
+@router.get(
+    "/local-authorities/{la_code}/specialist-waits",
+    responses=error_responses(404),
+    summary="How long children wait for specialist advice: an LA's report",
+    description=_WAITS
+    + "Counts referrals to the LA's Local Offer entries, plus referrals naming no entry of "
+    "pupils whose `home_la_code` is the LA. For that LA's `la_officer` and `platform_admin`; "
+    "every other caller is outside the scope (404).",
+)
+async def get_la_specialist_waits(
+    la_code: Annotated[str, Path(pattern=r"^[0-9]{3}$", description="The LA's 3-digit code")],
+    session: Session,
+    principal: CurrentPrincipal,
+    start: RangeFrom = None,
+    end: RangeTo = None,
+) -> LaSpecialistWaits:
+    return await waits.la_waits(session, principal, la_code, start, end)
+
+
+@router.get(
+    "/schools/{school_id}/specialist-waits",
+    responses=error_responses(403, 404),
+    summary="How long children wait for specialist advice: a school's report",
+    description=_WAITS
+    + "Counts every referral of the school's pupils, whichever LA's service it went to. For "
+    "the school's `senco` and `platform_admin`; others who can see the school get 403.",
+)
+async def get_school_specialist_waits(
+    school_id: uuid.UUID,
+    session: Session,
+    principal: CurrentPrincipal,
+    start: RangeFrom = None,
+    end: RangeTo = None,
+) -> SchoolSpecialistWaits:
+    return await waits.school_waits(session, principal, school_id, start, end)

@@ -1,6 +1,7 @@
 """Specialist involvements: who was asked for advice about a pupil, when, and what came back."""
 
 import uuid
+from collections.abc import Collection
 from datetime import date, datetime
 from typing import Any
 
@@ -13,11 +14,15 @@ from app.core.errors import FieldError, Forbidden, NotFound, ValidationFailed
 from app.core.http import check_if_match, decode_cursor, encode_cursor
 from app.core.security import Principal, Role
 from app.events.service import PendingEvent, emit
-from app.models import Pupil, SpecialistInvolvement
-from app.models.enums import AuditAction
+from app.models import LocalOfferService, Pupil, School, SpecialistInvolvement
+from app.models.enums import AuditAction, SpecialistService
 from app.pupils.access import get_pupil_in_scope, pupil_scope
 from app.rules import SpecialistState, evaluate_specialist_create
-from app.specialists.schemas import SpecialistInvolvementCreate, SpecialistInvolvementUpdate
+from app.specialists.schemas import (
+    OpenReferral,
+    SpecialistInvolvementCreate,
+    SpecialistInvolvementUpdate,
+)
 
 RESOURCE = "specialist_involvement"
 INVOLVEMENT_WRITERS = (Role.SENCO,)
@@ -28,6 +33,7 @@ PARENT_MAY_CHANGE = frozenset({"parental_consent"})
 # Clearing these would rewrite history rather than correct it.
 NOT_NULLABLE = ("service", "parental_consent", "parents_involved_on")
 DATE_FIELDS = ("parents_involved_on", "requested_on", "advice_received_on")
+LOCAL_OFFER_FIELD = "local_offer_service_id"
 # Not yet requested sorts after every requested involvement (asyncpg sends date.max as
 # 'infinity'); the keyset needs a non-null key.
 NOT_REQUESTED = date.max
@@ -70,6 +76,28 @@ def _date_errors(pupil: Pupil, dates: dict[str, date | None], sent: set[str]) ->
     return errors
 
 
+async def _local_offer_error(
+    session: AsyncSession, pupil: Pupil, local_offer_service_id: uuid.UUID
+) -> FieldError | None:
+    """A referral names a service of the pupil's home LA or of the school's LA: the two whose
+    Local Offers can apply to the child. Retired entries may be named (an old referral)."""
+    entry_la = await session.scalar(
+        select(LocalOfferService.la_code).where(LocalOfferService.id == local_offer_service_id)
+    )
+    if entry_la is None:
+        return FieldError(field=LOCAL_OFFER_FIELD, message="No Local Offer service has this id")
+    if entry_la == pupil.home_la_code:
+        return None
+    school_la = await session.scalar(select(School.la_code).where(School.id == pupil.school_id))
+    if entry_la == school_la:
+        return None
+    return FieldError(
+        field=LOCAL_OFFER_FIELD,
+        message=f"A service of LA {entry_la}: name one of the pupil's home LA "
+        f"({pupil.home_la_code}) or of the school's LA ({school_la})",
+    )
+
+
 async def create_involvement(
     session: AsyncSession,
     principal: Principal,
@@ -80,6 +108,10 @@ async def create_involvement(
     principal.require(*INVOLVEMENT_WRITERS)
     sent = set(data.model_fields_set)
     errors = _date_errors(pupil, {name: getattr(data, name) for name in DATE_FIELDS}, sent)
+    if data.local_offer_service_id is not None and (
+        link_error := await _local_offer_error(session, pupil, data.local_offer_service_id)
+    ):
+        errors.append(link_error)
     try:
         departures = checked_departures(data.departures)
     except ValidationFailed as invalid:
@@ -104,8 +136,6 @@ async def create_involvement(
         requested_on=data.requested_on,
         advice_received_on=data.advice_received_on,
         advice_summary=data.advice_summary,
-        # Stored as given: the Local Offer does not exist in the service yet (issue 8), so
-        # there is nothing to check the id against and no foreign key.
         local_offer_service_id=data.local_offer_service_id,
         departures=departure_records(evaluation, principal),
     )
@@ -214,6 +244,11 @@ async def update_involvement(
     changes = _planned_changes(involvement, data)
     dates = {name: changes.get(name, getattr(involvement, name)) for name in DATE_FIELDS}
     errors = _date_errors(pupil, dates, sent)
+    # Checked only when it changes: a link made while valid stays when the pupil later moves LA.
+    if (linked := changes.get(LOCAL_OFFER_FIELD)) is not None and (
+        link_error := await _local_offer_error(session, pupil, linked)
+    ):
+        errors.append(link_error)
     if errors:
         raise ValidationFailed(errors)
     for name, value in changes.items():
@@ -229,3 +264,37 @@ async def update_involvement(
         session, principal, AuditAction.UPDATE, RESOURCE, [_touched(involvement, pupil)]
     )
     return involvement
+
+
+async def open_referrals(
+    session: AsyncSession, pupil_ids: Collection[uuid.UUID], today: date
+) -> dict[uuid.UUID, list[OpenReferral]]:
+    """Per pupil, the referrals still waiting for advice, longest-waiting first. One query for
+    any number of pupils; the caller has checked scope and role, and audits the pupils."""
+    by_pupil: dict[uuid.UUID, list[OpenReferral]] = {pupil_id: [] for pupil_id in pupil_ids}
+    if not by_pupil:
+        return by_pupil
+    involvement = SpecialistInvolvement
+    rows = await session.execute(
+        select(involvement, LocalOfferService.target_days)
+        .outerjoin(LocalOfferService, LocalOfferService.id == involvement.local_offer_service_id)
+        .where(
+            involvement.pupil_id.in_(by_pupil),
+            involvement.requested_on.is_not(None),
+            involvement.advice_received_on.is_(None),
+        )
+        .order_by(involvement.requested_on, involvement.created_at, involvement.id)
+    )
+    for referral, target_days in rows.all():
+        assert referral.requested_on is not None
+        by_pupil[referral.pupil_id].append(
+            OpenReferral(
+                id=referral.id,
+                service=SpecialistService(referral.service),
+                requested_on=referral.requested_on,
+                waiting_days=(today - referral.requested_on).days,
+                local_offer_service_id=referral.local_offer_service_id,
+                target_days=target_days,
+            )
+        )
+    return by_pupil

@@ -1,11 +1,14 @@
 """The EHC evidence bundle (JSON): contents, who may read it, and a fixed query count."""
 
+import io
 from contextlib import contextmanager
 
+from pypdf import PdfReader
 from sqlalchemy import event
 
 from tests.core.test_errors import assert_problem
 from tests.cycles.helpers import Cycles
+from tests.local_offer.helpers import publish, refer
 
 
 @contextmanager
@@ -154,3 +157,41 @@ async def test_the_bundle_as_a_pdf(api):
     for accept in ("application/json", "*/*", "application/pdf;q=0.5, application/json"):
         response = await api.http.get(url, headers={**officer, "Accept": accept})
         assert response.headers["content-type"] == "application/json", accept
+
+
+async def test_the_bundle_shows_open_referrals_and_how_long_they_have_waited(api):
+    school = await api.create_school()
+    pupil = await api.create_pupil(school, home_la_code="331")
+    eps = await publish(api, "331", target_days=21)
+    open_late = await refer(api, school, pupil, requested=30, local_offer=eps)
+    open_unlinked = await refer(api, school, pupil, service="camhs", requested=5)
+    answered = await refer(api, school, pupil, requested=40, answered=30, local_offer=eps)
+    request = await submitted_request(api, school, pupil, completed_cycles=1)
+    officer = api.headers("la_officer", la_code="331")
+    url = f"/v1/ehc-requests/{request['id']}/evidence"
+
+    bundle = (await api.http.get(url, headers=officer)).json()
+    assert bundle["summary"]["specialist_involvements"] == 3
+    assert bundle["summary"]["open_referrals"] == 2
+    assert bundle["summary"]["longest_open_referral_days"] == 30
+    shown = {s["id"]: s for s in bundle["specialist_involvements"]}
+    late = shown[open_late["id"]]
+    assert (late["waiting_days"], late["still_waiting"], late["over_target"]) == (30, True, True)
+    assert late["local_offer_service"] == {
+        "id": eps["id"],
+        "la_code": "331",
+        "name": eps["name"],
+        "target_days": 21,
+    }
+    unlinked = shown[open_unlinked["id"]]
+    assert (unlinked["waiting_days"], unlinked["still_waiting"]) == (5, True)
+    assert (unlinked["local_offer_service"], unlinked["over_target"]) == (None, None)
+    done = shown[answered["id"]]
+    assert (done["waiting_days"], done["still_waiting"], done["over_target"]) == (10, False, False)
+
+    pdf = await api.http.get(url, headers={**officer, "Accept": "application/pdf"})
+    text = " ".join(
+        " ".join(page.extract_text().split()) for page in PdfReader(io.BytesIO(pdf.content)).pages
+    )
+    assert "Still waiting for advice (2)" in text
+    assert "waiting 30 days so far against a Local Offer target of 21 days" in text

@@ -25,6 +25,7 @@ from app.ehc_requests.evidence_schemas import (
     BundleConcern,
     BundleCycle,
     BundleDeparture,
+    BundleLocalOfferService,
     BundlePlan,
     BundlePupil,
     BundleRequest,
@@ -449,6 +450,12 @@ def make_bundle() -> EvidenceBundle:
             advice_received_on=None,
             advice_summary=None,
             waiting_days=129,
+            local_offer_service=BundleLocalOfferService(
+                id=uuid.uuid4(),
+                la_code="873",
+                name="Cambridgeshire CAMHS <Getting Help>",
+                target_days=84,
+            ),
             departures=[],
         ),
     ]
@@ -540,6 +547,8 @@ def make_bundle() -> EvidenceBundle:
             cycles_completed=4,
             latest_annual_provision_cost=p2c3.plan.annual_cost,
             specialist_involvements=2,
+            open_referrals=1,
+            longest_open_referral_days=129,
             open_concerns=1,
         ),
         support_plans=[plan1, plan2],
@@ -629,6 +638,8 @@ def make_empty_bundle() -> EvidenceBundle:
             cycles_completed=0,
             latest_annual_provision_cost="0.00",
             specialist_involvements=0,
+            open_referrals=0,
+            longest_open_referral_days=None,
             open_concerns=0,
         ),
         support_plans=[
@@ -678,6 +689,38 @@ def test_renders_a_pdf_with_every_section_and_the_evidence() -> None:
     assert "Plan 2 · Cycle 3" in text
     assert "Good progress" in text  # the chart's legend
     assert "weakness in phonological processing" in text  # specialist advice
+
+
+def test_open_referrals_show_how_long_they_have_waited_against_the_target() -> None:
+    bundle = make_bundle()
+    [_answered, camhs] = bundle.specialist_involvements
+    assert camhs.still_waiting and camhs.over_target
+
+    text = " ".join(page_texts(render_evidence_pdf(bundle)))
+
+    assert "Open referrals 1 (longest waiting 129 days)" in text  # the summary card
+    assert "Still waiting for advice (1)" in text
+    assert (
+        "CAMHS: referred 14 Jul 2026, waiting 129 days so far against a Local Offer target of "
+        "84 days (Cambridgeshire CAMHS <Getting Help>, LA 873): target exceeded."
+    ) in text
+    assert "129 (still waiting)" in text
+    assert "84 (exceeded)" in text
+
+
+def test_a_bundle_without_open_referrals_says_so() -> None:
+    bundle = make_bundle()
+    camhs = bundle.specialist_involvements[1]
+    camhs.advice_received_on = date(2026, 9, 1)
+    camhs.waiting_days = 49
+    bundle.summary.open_referrals = 0
+    bundle.summary.longest_open_referral_days = None
+
+    text = " ".join(page_texts(render_evidence_pdf(bundle)))
+
+    assert "No referral is waiting for advice." in text
+    assert "Open referrals None" in text
+    assert "49 (still waiting)" not in text and "84 (exceeded)" not in text
 
 
 def test_hostile_text_is_shown_literally_not_as_markup() -> None:

@@ -4,6 +4,7 @@ from datetime import timedelta
 
 from app.core.clock import today_london
 from tests.core.test_errors import assert_problem
+from tests.local_offer.helpers import publish
 
 RULE = "specialist.parents_involved"
 REASON = "Parents could not be reached before the referral deadline"
@@ -58,7 +59,7 @@ async def events(db):
 async def test_senco_records_an_involvement_with_parents_involved(api, db):
     school = await api.create_school(la_code="330")
     pupil = await api.create_pupil(school, home_la_code="331")
-    local_offer_id = str(uuid.uuid4())
+    local_offer_id = (await publish(api, "331", service="speech_and_language_therapy"))["id"]
     created = await create(
         api,
         pupil,
@@ -77,7 +78,6 @@ async def test_senco_records_an_involvement_with_parents_involved(api, db):
     assert body["requested_on"] == days_ago(10)
     assert body["advice_received_on"] is None
     assert body["advice_summary"] == "Assessment booked for next term"
-    # Stored as given: there is no Local Offer to check the id against yet.
     assert body["local_offer_service_id"] == local_offer_id
     assert body["departures"] == []
     assert body["version"] == 1
