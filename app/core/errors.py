@@ -258,6 +258,16 @@ def is_database_unavailable(error: BaseException) -> bool:
     return False
 
 
+# Data exceptions that mean "this value cannot be stored": string too long, number out of
+# range, date/time out of range, and characters the database refuses (NUL, bad encodings).
+_UNSTORABLE_SQLSTATES = frozenset({"22001", "22003", "22008", "22021", "22P05"})
+
+
+def is_unstorable_data(error: BaseException) -> bool:
+    """PostgreSQL refused a value the client sent: the client's data, not a fault of ours."""
+    return sqlstate_of(error) in _UNSTORABLE_SQLSTATES
+
+
 def _http_exception_error(exc: StarletteHTTPException) -> ApiError | None:
     if exc.status_code == 404:
         return NotFound("No such resource or route")
@@ -333,6 +343,13 @@ def install_error_handlers(app: FastAPI, retry_after_seconds: int) -> None:
         return await handle_client_error(request, exc)
 
     async def handle_unexpected(request: Request, exc: Exception) -> Response:
+        if is_unstorable_data(exc):
+            # Validation should catch these first; this net keeps any that slip through a 4xx.
+            return api_error_response(
+                ValidationFailed(
+                    [FieldError(field="body", message="A value cannot be stored (e.g. NUL)")]
+                )
+            )
         if is_database_unavailable(exc):
             logger.warning("database unavailable: %s", type(exc).__name__)
             return api_error_response(

@@ -6,8 +6,9 @@ import httpx
 from fastapi import APIRouter
 from sqlalchemy import text
 
-from app.core.db import Session
+from app.core.db import Session, UnitOfWorkRoute
 from app.main import create_app
+from tests.factories import school_body
 
 PROBLEM = "application/problem+json"
 
@@ -88,7 +89,7 @@ async def test_streamed_body_over_the_limit_is_refused_while_reading(api):
 
 async def test_unexpected_errors_answer_500_without_internals(settings):
     app = create_app(settings)
-    router = APIRouter()
+    router = APIRouter(route_class=UnitOfWorkRoute)
 
     @router.get("/boom")
     async def boom(session: Session) -> dict[str, str]:
@@ -129,3 +130,39 @@ async def test_foreign_cursor_is_refused(api):
             f"/v1/schools/{school['id']}/pupils", params={"cursor": cursor}, headers=api.admin()
         )
         assert_problem(response, 422, "validation_error")
+
+
+async def test_text_postgresql_cannot_store_is_a_validation_problem_not_a_500(api, db):
+    response = await api.http.post(
+        "/v1/schools", json={**school_body(), "name": "Nul\u0000School"}, headers=api.admin()
+    )
+    body = assert_problem(response, 422, "validation_error")
+    assert body["errors"][0]["field"] == "name"
+    assert await db.fetchval("select count(*) from schools") == 0
+    school = await api.create_school()
+    pupil = await api.create_pupil(school)
+    concern = await api.http.post(
+        f"/v1/pupils/{pupil['id']}/concerns",
+        json={"raised_by": "teacher", "description": "bad \u0000 byte"},
+        headers={**api.senco(school), "Idempotency-Key": "nul-1"},
+    )
+    assert_problem(concern, 422, "validation_error")
+    assert await db.fetchval("select count(*) from concerns") == 0
+
+
+async def test_a_value_the_database_refuses_is_a_422_even_past_validation(settings):
+    app = create_app(settings)
+    router = APIRouter(route_class=UnitOfWorkRoute)
+
+    @router.get("/too-big")
+    async def too_big(session: Session) -> dict[str, str]:
+        await session.execute(text("select cast('99999999999999' as numeric(12, 2))"))
+        return {}
+
+    app.include_router(router)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        response = await http.get("/too-big")
+    await app.state.database.dispose()
+    assert_problem(response, 422, "validation_error")
+    assert "numeric" not in response.text
