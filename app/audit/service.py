@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, insert, select, true, tuple_
+from sqlalchemy import CTE, ColumnElement, insert, literal, select, true, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import FieldError, ValidationFailed
@@ -25,6 +25,34 @@ class Touched:
     resource_id: uuid.UUID
     pupil_id: uuid.UUID
     school_id: uuid.UUID
+
+
+def audited_read(
+    principal: Principal, resource: str, rows: CTE, *, resource_id: str, school_id: str
+) -> CTE:
+    """A data-modifying CTE that writes a read entry for every row of `rows` (a CTE of pupil
+    data with `pupil_id` among its columns): the read and its audit entry in one statement."""
+    entry = select(
+        literal(principal.sub).label("actor_sub"),
+        literal(principal.role.value).label("actor_role"),
+        literal(AuditAction.READ.value).label("action"),
+        literal(resource).label("resource"),
+        rows.c[resource_id],
+        rows.c.pupil_id,
+        rows.c[school_id],
+        literal(request_id_var.get()).label("request_id"),
+    )
+    columns = [
+        "actor_sub",
+        "actor_role",
+        "action",
+        "resource",
+        "resource_id",
+        "pupil_id",
+        "school_id",
+        "request_id",
+    ]
+    return insert(AuditEntry).from_select(columns, entry).cte(f"audited_{resource}")
 
 
 async def record_access(

@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from typing import Annotated, Any
 
 import asyncpg
+import orjson
 from fastapi import Depends, Request
 from fastapi.routing import APIRoute
 from sqlalchemy.engine import make_url
@@ -36,6 +37,10 @@ from app.events.service import discard_pending, write_pending
 logger = logging.getLogger("app.db")
 
 
+def _json_text(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
 class Database:
     """The engine and its pool, with every wait bounded.
 
@@ -59,6 +64,9 @@ class Database:
             pool_timeout=settings.db_pool_timeout_seconds,
             pool_pre_ping=False,
             pool_recycle=1800,
+            # JSONB columns (stage records, contacts, event data) through orjson, not stdlib json.
+            json_serializer=_json_text,
+            json_deserializer=orjson.loads,
             connect_args={
                 "timeout": settings.db_pool_timeout_seconds,
                 "command_timeout": settings.db_statement_timeout_ms / 1000 or None,
