@@ -8,7 +8,7 @@ from app.audit.schemas import AuditEntryOut
 from app.core.db import Session, UnitOfWorkRoute
 from app.core.errors import error_responses
 from app.core.http import API_PREFIX, Cursor, Limit
-from app.core.schemas import Page, Rfc3339DateTime
+from app.core.schemas import Page, Rfc3339DateTime, SearchText
 from app.core.security import CurrentPrincipal
 
 router = APIRouter(prefix=API_PREFIX, tags=["audit"], route_class=UnitOfWorkRoute)
@@ -30,7 +30,7 @@ async def list_audit_entries(
     principal: CurrentPrincipal,
     pupil_id: Annotated[uuid.UUID | None, Query(description="Entries about this pupil")] = None,
     actor: Annotated[
-        str | None,
+        SearchText | None,
         Query(min_length=1, max_length=200, description="Entries by this caller (its `sub`)"),
     ] = None,
     from_: Annotated[

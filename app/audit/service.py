@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import CTE, ColumnElement, insert, literal, select, true, tuple_
+from sqlalchemy import CTE, ColumnElement, String, bindparam, insert, literal, select, true, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import FieldError, ValidationFailed
@@ -27,20 +27,19 @@ class Touched:
     school_id: uuid.UUID
 
 
-def audited_read(
-    principal: Principal, resource: str, rows: CTE, *, resource_id: str, school_id: str
-) -> CTE:
+def audited_read(resource: str, rows: CTE, *, resource_id: str, school_id: str) -> CTE:
     """A data-modifying CTE that writes a read entry for every row of `rows` (a CTE of pupil
-    data with `pupil_id` among its columns): the read and its audit entry in one statement."""
+    data with `pupil_id` among its columns): the read and its audit entry in one statement.
+    Who reads is bound at execution (`audit_params`), so the statement can be built once."""
     entry = select(
-        literal(principal.sub).label("actor_sub"),
-        literal(principal.role.value).label("actor_role"),
+        bindparam("audit_actor_sub", type_=String).label("actor_sub"),
+        bindparam("audit_actor_role", type_=String).label("actor_role"),
         literal(AuditAction.READ.value).label("action"),
         literal(resource).label("resource"),
         rows.c[resource_id],
         rows.c.pupil_id,
         rows.c[school_id],
-        literal(request_id_var.get()).label("request_id"),
+        bindparam("audit_request_id", type_=String).label("request_id"),
     )
     columns = [
         "actor_sub",
@@ -53,6 +52,14 @@ def audited_read(
         "request_id",
     ]
     return insert(AuditEntry).from_select(columns, entry).cte(f"audited_{resource}")
+
+
+def audit_params(principal: Principal) -> dict[str, str]:
+    return {
+        "audit_actor_sub": principal.sub,
+        "audit_actor_role": principal.role.value,
+        "audit_request_id": request_id_var.get(),
+    }
 
 
 async def record_access(

@@ -1,8 +1,9 @@
 """Which pupils a caller may see (SPEC.md §4): out of scope is always 404, never 403."""
 
 import uuid
+from typing import Any
 
-from sqlalchemy import ColumnElement, exists, false, or_, select, true
+from sqlalchemy import ColumnElement, bindparam, exists, false, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import NotFound
@@ -25,6 +26,33 @@ def pupil_scope(principal: Principal) -> ColumnElement[bool]:
         case Role.LA_OFFICER:
             return la_scope(principal.la_code)
     return false()
+
+
+def bound_pupil_scope(role: Role) -> ColumnElement[bool]:
+    """`pupil_scope` with the caller's values left as parameters (`scope_params`), for
+    statements built once per role and reused."""
+    match role:
+        case Role.PLATFORM_ADMIN:
+            return true()
+        case Role.SENCO | Role.TEACHER | Role.MIS_INTEGRATION:
+            return Pupil.school_id == bindparam("scope_school_id")
+        case Role.PARENT:
+            return Pupil.id.in_(bindparam("scope_pupil_ids", expanding=True))
+        case Role.LA_OFFICER:
+            return la_scope(bindparam("scope_la_code"))  # type: ignore[arg-type]
+    return false()
+
+
+def scope_params(principal: Principal) -> dict[str, Any]:
+    match principal.role:
+        case Role.SENCO | Role.TEACHER | Role.MIS_INTEGRATION:
+            return {"scope_school_id": principal.school_id}
+        case Role.PARENT:
+            # An empty IN list matches nothing, as a parent with no children should.
+            return {"scope_pupil_ids": list(principal.pupil_ids)}
+        case Role.LA_OFFICER:
+            return {"scope_la_code": principal.la_code}
+    return {}
 
 
 def la_scope(la_code: str | None) -> ColumnElement[bool]:

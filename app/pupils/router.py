@@ -6,7 +6,7 @@ from fastapi import APIRouter, Query, Response, status
 from app.core.db import Session, UnitOfWorkRoute
 from app.core.errors import error_responses
 from app.core.http import API_PREFIX, Cursor, IfMatch, Limit, set_etag
-from app.core.schemas import Page, Rfc3339DateTime
+from app.core.schemas import Page, Rfc3339DateTime, SearchText
 from app.core.security import CurrentPrincipal
 from app.models.enums import SenStatus, YearGroup
 from app.pupils import service
@@ -49,7 +49,8 @@ async def list_pupils(
         Rfc3339DateTime | None, Query(description="Only pupils changed at or after this time")
     ] = None,
     q: Annotated[
-        str | None, Query(min_length=1, max_length=100, description="Name part or exact UPN")
+        SearchText | None,
+        Query(min_length=1, max_length=100, description="Name part or exact UPN"),
     ] = None,
     limit: Limit = 50,
     cursor: Cursor = None,
