@@ -8,12 +8,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.audit.service import Touched, record_access
 from app.concerns.schemas import ConcernCreate, ConcernUpdate
 from app.core.clock import today_london
-from app.core.errors import FieldError, Forbidden, NotFound, ValidationFailed
+from app.core.errors import FieldError, Forbidden, ValidationFailed
 from app.core.http import check_if_match, keyset_page
 from app.core.security import Principal, Role
 from app.models import Concern, Pupil
 from app.models.enums import AuditAction, ConcernRaisedBy, ConcernStatus
-from app.pupils.access import get_pupil_in_scope, pupil_scope
+from app.pupils.access import get_pupil_in_scope, get_with_pupil, pupil_scope
 
 CONCERN_RAISERS = (Role.SENCO, Role.TEACHER, Role.PARENT)
 CONCERN_READERS = (Role.SENCO, Role.TEACHER, Role.PARENT, Role.PLATFORM_ADMIN, Role.LA_OFFICER)
@@ -84,17 +84,9 @@ async def respond_to_concern(
     data: ConcernUpdate,
     if_match: str | None,
 ) -> Concern:
-    row = (
-        await session.execute(
-            select(Concern, Pupil)
-            .join(Pupil, Pupil.id == Concern.pupil_id)
-            .where(Concern.id == concern_id, pupil_scope(principal))
-            .with_for_update(of=Concern)
-        )
-    ).first()
-    if row is None:
-        raise NotFound("No such concern")
-    concern, pupil = row
+    concern, pupil = await get_with_pupil(
+        session, Concern, concern_id, pupil_scope(principal), what="concern", for_update=True
+    )
     principal.require(*CONCERN_RESPONDERS)
     check_if_match(if_match, concern.version)
     data.refuse_nulls("description", "response", "responded_on")

@@ -13,7 +13,6 @@ from app.core.departures import checked_departures, departure_records, refuse_un
 from app.core.errors import (
     Forbidden,
     InvalidTransition,
-    NotFound,
     RuleViolation,
     RuleViolationItem,
 )
@@ -30,7 +29,7 @@ from app.models.enums import (
     SenStatus,
     Stage,
 )
-from app.pupils.access import get_pupil_in_scope
+from app.pupils.access import get_pupil_in_scope, get_with_pupil
 from app.rules import (
     EhcContext,
     EhcRequestState,
@@ -149,18 +148,14 @@ async def create_request(
 async def request_in_scope(
     session: AsyncSession, principal: Principal, request_id: uuid.UUID, *, for_update: bool
 ) -> tuple[EhcRequest, Pupil]:
-    query = (
-        select(EhcRequest, Pupil)
-        .join(Pupil, Pupil.id == EhcRequest.pupil_id)
-        .where(EhcRequest.id == request_id, request_scope(principal))
+    return await get_with_pupil(
+        session,
+        EhcRequest,
+        request_id,
+        request_scope(principal),
+        what="EHC request",
+        for_update=for_update,
     )
-    if for_update:
-        query = query.with_for_update(of=EhcRequest)
-    row = (await session.execute(query)).first()
-    if row is None:
-        raise NotFound("No such EHC request")
-    request, pupil = row
-    return request, pupil
 
 
 async def read_request(

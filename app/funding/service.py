@@ -14,7 +14,6 @@ from app.core.departures import checked_departures, departure_records, refuse_un
 from app.core.errors import (
     Forbidden,
     InvalidTransition,
-    NotFound,
     RuleViolation,
     RuleViolationItem,
 )
@@ -24,7 +23,7 @@ from app.events.service import PendingEvent, emit
 from app.funding.schemas import ClaimCreate, ClaimTransitionIn
 from app.models import Cycle, FundingClaim, FundingThreshold, Pupil, SupportPlan
 from app.models.enums import AuditAction, PlanStatus, Stage
-from app.pupils.access import get_pupil_in_scope
+from app.pupils.access import get_pupil_in_scope, get_with_pupil
 from app.rules import (
     DEFAULT_THRESHOLD,
     ClaimState,
@@ -133,18 +132,14 @@ async def create_claim(
 async def _claim_in_scope(
     session: AsyncSession, principal: Principal, claim_id: uuid.UUID, *, for_update: bool
 ) -> tuple[FundingClaim, Pupil]:
-    query = (
-        select(FundingClaim, Pupil)
-        .join(Pupil, Pupil.id == FundingClaim.pupil_id)
-        .where(FundingClaim.id == claim_id, claim_scope(principal))
+    return await get_with_pupil(
+        session,
+        FundingClaim,
+        claim_id,
+        claim_scope(principal),
+        what="funding claim",
+        for_update=for_update,
     )
-    if for_update:
-        query = query.with_for_update(of=FundingClaim)
-    row = (await session.execute(query)).first()
-    if row is None:
-        raise NotFound("No such funding claim")
-    claim, pupil = row
-    return claim, pupil
 
 
 async def read_claim(

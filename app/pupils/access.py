@@ -1,7 +1,7 @@
 """Which pupils a caller may see (SPEC.md §4): out of scope is always 404, never 403."""
 
 import uuid
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, bindparam, exists, false, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -10,6 +10,8 @@ from app.core.errors import NotFound
 from app.core.security import Principal, Role
 from app.models import EhcRequest, Pupil, School
 from app.models.funding import FundingClaim
+
+RowT = TypeVar("RowT")
 
 
 def pupil_scope(principal: Principal) -> ColumnElement[bool]:
@@ -107,3 +109,29 @@ async def get_pupil_in_scope(
     if pupil is None:
         raise NotFound("No such pupil")
     return pupil
+
+
+async def get_with_pupil(
+    session: AsyncSession,
+    model: type[RowT],
+    row_id: uuid.UUID,
+    scope: ColumnElement[bool],
+    *,
+    what: str,
+    for_update: bool = False,
+) -> tuple[RowT, Pupil]:
+    """A row of a pupil-owned table and its pupil, if `scope` allows it; else 404 (never 403:
+    a row outside the caller's scope is answered exactly as one that does not exist)."""
+    table: Any = model
+    query = (
+        select(table, Pupil)
+        .join(Pupil, Pupil.id == table.pupil_id)
+        .where(table.id == row_id, scope)
+    )
+    if for_update:
+        query = query.with_for_update(of=table)
+    row = (await session.execute(query)).first()
+    if row is None:
+        raise NotFound(f"No such {what}")
+    found, pupil = row
+    return found, pupil

@@ -13,7 +13,6 @@ from app.core.errors import (
     ActivePlanExists,
     Conflict,
     FieldError,
-    NotFound,
     ValidationFailed,
 )
 from app.core.http import check_if_match, keyset_page
@@ -22,7 +21,7 @@ from app.cycles.schemas import AssessmentRecord, PlanRecordIn, ReviewRecord, emp
 from app.events.service import PendingEvent, emit
 from app.models import Cycle, Pupil, SupportPlan
 from app.models.enums import AuditAction, PlanStatus, SenStatus, Stage
-from app.pupils.access import get_pupil_in_scope, pupil_scope
+from app.pupils.access import get_pupil_in_scope, get_with_pupil, pupil_scope
 from app.support_plans.schemas import SupportPlanOpen
 
 PLAN_READERS = (Role.SENCO, Role.TEACHER, Role.PARENT, Role.PLATFORM_ADMIN, Role.LA_OFFICER)
@@ -84,18 +83,14 @@ def new_cycle(plan: SupportPlan, pupil: Pupil, number: int) -> Cycle:
 async def get_plan_in_scope(
     session: AsyncSession, principal: Principal, plan_id: uuid.UUID, *, for_update: bool = False
 ) -> tuple[SupportPlan, Pupil]:
-    query = (
-        select(SupportPlan, Pupil)
-        .join(Pupil, Pupil.id == SupportPlan.pupil_id)
-        .where(SupportPlan.id == plan_id, pupil_scope(principal))
+    return await get_with_pupil(
+        session,
+        SupportPlan,
+        plan_id,
+        pupil_scope(principal),
+        what="support plan",
+        for_update=for_update,
     )
-    if for_update:
-        query = query.with_for_update(of=SupportPlan)
-    row = (await session.execute(query)).first()
-    if row is None:
-        raise NotFound("No such support plan")
-    plan, pupil = row
-    return plan, pupil
 
 
 async def open_support_plan(
