@@ -16,7 +16,8 @@ router = APIRouter(prefix=API_PREFIX, tags=["concerns"], route_class=UnitOfWorkR
 @router.post(
     "/pupils/{pupil_id}/concerns",
     status_code=status.HTTP_201_CREATED,
-    responses=error_responses(403, 404),
+    # 409: a retry while the first request with its Idempotency-Key is still running.
+    responses=error_responses(403, 404, 409),
     summary="Raise a concern about a pupil",
 )
 async def raise_concern(

@@ -70,7 +70,12 @@ def decode_cursor(cursor: str, length: int) -> list[Any]:
         values = orjson.loads(base64.urlsafe_b64decode(padded.encode()))
     except (binascii.Error, orjson.JSONDecodeError, ValueError):
         values = None
-    if not isinstance(values, list) or len(values) != length:
+    # A NUL could only come from a forged cursor, and PostgreSQL refuses it in text.
+    if (
+        not isinstance(values, list)
+        or len(values) != length
+        or any(isinstance(value, str) and "\x00" in value for value in values)
+    ):
         raise ValidationFailed([FieldError(field="cursor", message="Not a cursor from this list")])
     return values
 

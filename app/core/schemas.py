@@ -48,6 +48,21 @@ IsoDate = Annotated[date, BeforeValidator(iso_date_text)]
 Rfc3339DateTime = Annotated[datetime, BeforeValidator(rfc3339_text)]
 
 
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def storable_text(value: Any) -> Any:
+    """PostgreSQL cannot store a NUL character, nor UTF-8 a lone surrogate (JSON can carry both
+    as escapes): refused here as invalid input rather than failing in the database."""
+    if isinstance(value, str) and _UNSTORABLE.search(value):
+        raise ValueError("Must not contain NUL characters or unpaired surrogates")
+    return value
+
+
+SearchText = Annotated[str, BeforeValidator(storable_text)]
+"""Free text from a query string that reaches SQL as a parameter."""
+
+
 def json_boolean(value: Any) -> Any:
     """Only `true` and `false`: Pydantic alone would also take 0, 1, "yes" or "off"."""
     if value is None or isinstance(value, bool):
@@ -91,7 +106,8 @@ _JSON_TYPE_CHECKS: dict[tuple[type, str], Any] = {}
 class StrictModel(BaseModel):
     """Request bodies: unknown fields are refused, so a typo or a server-owned field never
     passes silently; booleans, whole numbers, dates and timestamps are accepted only in the
-    JSON type and form the contract publishes (no numeric text, no Unix times)."""
+    JSON type and form the contract publishes (no numeric text, no Unix times), and no text
+    holds a NUL character."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
@@ -103,7 +119,7 @@ class StrictModel(BaseModel):
             field = cls.model_fields.get(key[1])
             _JSON_TYPE_CHECKS[key] = _json_type_check(field.annotation) if field else None
         check = _JSON_TYPE_CHECKS[key]
-        return value if check is None else check(value)
+        return storable_text(value) if check is None else check(value)
 
     def refuse_nulls(self, *fields: str) -> None:
         """Refuse an explicit null for fields a PATCH may leave out but may not clear."""

@@ -80,6 +80,8 @@ from app.support_plans.service import (
 )
 
 STAFF_WRITERS = (Role.SENCO, Role.TEACHER)
+# The largest amount money columns hold (NUMERIC(12, 2)), as MoneyText allows in requests.
+LARGEST_AMOUNT = Decimal("9999999999.99")
 RECORD_STAGE = {"assessment": Stage.ASSESS, "plan": Stage.PLAN, "review": Stage.REVIEW}
 RECORD_EDITORS = {
     "assessment": STAFF_WRITERS,
@@ -255,7 +257,19 @@ def stored_plan(body: PlanRecordIn, existing: dict[str, Any]) -> dict[str, Any]:
             if provision[name] is not None:
                 provision[name] = money_text(Decimal(provision[name]))
         costs.append(cost)
-    record["annual_cost"] = money_text(total_cost(costs))
+    total = total_cost(costs)
+    if total > LARGEST_AMOUNT:
+        # Money columns hold ten digits of pounds: a top-up claim could not snapshot this cost.
+        raise ValidationFailed(
+            [
+                FieldError(
+                    field="provisions",
+                    message=f"The plan's annual cost {money_text(total)} is over the largest "
+                    f"amount the service records, {money_text(LARGEST_AMOUNT)}",
+                )
+            ]
+        )
+    record["annual_cost"] = money_text(total)
     return record
 
 

@@ -22,7 +22,8 @@ router = APIRouter(prefix=API_PREFIX, tags=["EHC requests"], route_class=UnitOfW
 @router.post(
     "/pupils/{pupil_id}/ehc-requests",
     status_code=status.HTTP_201_CREATED,
-    responses=error_responses(403, 404),
+    # 409: a retry while the first request with its Idempotency-Key is still running.
+    responses=error_responses(403, 404, 409),
     summary="Start a draft request for an EHC needs assessment",
 )
 async def create_ehc_request(

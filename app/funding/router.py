@@ -64,7 +64,8 @@ async def set_funding_threshold(
 @router.post(
     "/pupils/{pupil_id}/funding-claims",
     status_code=status.HTTP_201_CREATED,
-    responses=error_responses(403, 404),
+    # 409: a retry while the first request with its Idempotency-Key is still running.
+    responses=error_responses(403, 404, 409),
     summary="Start a draft top-up claim for a financial year",
 )
 async def create_funding_claim(
