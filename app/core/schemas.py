@@ -15,6 +15,7 @@ from pydantic import (
     ValidationInfo,
     field_validator,
 )
+from pydantic.fields import FieldInfo
 
 from app.core.clock import today_london
 from app.core.errors import FieldError, ValidationFailed
@@ -100,14 +101,65 @@ def _json_type_check(annotation: Any) -> Any:
     return None
 
 
-_JSON_TYPE_CHECKS: dict[tuple[type, str], Any] = {}
+def _text_constraints(annotation: Any, metadata: list[Any]) -> tuple[int | None, str | None]:
+    """The maximum length and pattern a text field publishes, wherever they are declared."""
+    items, types_left = list(metadata), [annotation]
+    while types_left:
+        kind = types_left.pop()
+        if get_origin(kind) is Annotated:
+            types_left.append(get_args(kind)[0])
+            items.extend(get_args(kind)[1:])
+        elif get_origin(kind) in (Union, types.UnionType):
+            types_left.extend(get_args(kind))
+    max_length: int | None = None
+    pattern: str | None = None
+    for item in items:
+        if isinstance(item, FieldInfo):
+            items.extend(item.metadata)
+        max_length = getattr(item, "max_length", None) or max_length
+        pattern = getattr(item, "pattern", None) or pattern
+    return max_length, pattern
+
+
+def _published_text(max_length: int | None, pattern: str | None) -> Any:
+    """Surrounding whitespace is stripped before Pydantic's checks, which would let a value
+    one space over the published maximum, or a pattern with a space around it, through: the
+    text as sent is held to them first."""
+    compiled = re.compile(pattern) if pattern else None
+
+    def check(value: Any) -> Any:
+        value = storable_text(value)
+        if isinstance(value, str) and value != value.strip():
+            if max_length is not None and len(value) > max_length:
+                raise ValueError(f"At most {max_length} characters")
+            if compiled is not None and not compiled.search(value):
+                raise ValueError(f"Must match {pattern}")
+        return value
+
+    return check
+
+
+def _field_check(model: type[BaseModel], name: str) -> Any:
+    field = model.model_fields.get(name)
+    if field is None:
+        return storable_text
+    check = _json_type_check(field.annotation)
+    if check is not None:
+        return check
+    max_length, pattern = _text_constraints(field.annotation, field.metadata)
+    if max_length is None and pattern is None:
+        return storable_text
+    return _published_text(max_length, pattern)
+
+
+_FIELD_CHECKS: dict[tuple[type, str], Any] = {}
 
 
 class StrictModel(BaseModel):
     """Request bodies: unknown fields are refused, so a typo or a server-owned field never
     passes silently; booleans, whole numbers, dates and timestamps are accepted only in the
-    JSON type and form the contract publishes (no numeric text, no Unix times), and no text
-    holds a NUL character."""
+    JSON type and form the contract publishes (no numeric text, no Unix times), text is held
+    to its published length and pattern as sent, and no text holds a NUL character."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
@@ -115,11 +167,9 @@ class StrictModel(BaseModel):
     @classmethod
     def _as_published(cls, value: Any, info: ValidationInfo) -> Any:
         key = (cls, info.field_name or "")
-        if key not in _JSON_TYPE_CHECKS:
-            field = cls.model_fields.get(key[1])
-            _JSON_TYPE_CHECKS[key] = _json_type_check(field.annotation) if field else None
-        check = _JSON_TYPE_CHECKS[key]
-        return storable_text(value) if check is None else check(value)
+        if key not in _FIELD_CHECKS:
+            _FIELD_CHECKS[key] = _field_check(cls, key[1])
+        return _FIELD_CHECKS[key](value)
 
     def refuse_nulls(self, *fields: str) -> None:
         """Refuse an explicit null for fields a PATCH may leave out but may not clear."""

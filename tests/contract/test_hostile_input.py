@@ -495,7 +495,9 @@ def resident_bytes() -> int:
     raise AssertionError("no VmRSS for this process")
 
 
-async def test_memory_stays_bounded_under_hostile_input(app: Any, seeded_world: World) -> None:
+async def test_memory_stays_bounded_under_hostile_input(
+    app: Any, seeded_world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
     """Bodies just under and over the 1 MiB limit, deep nesting, invalid UTF-8 and huge query
     strings, 750 requests: the process's resident memory (the app runs in it) grows by little
     after a warm-up."""
@@ -523,5 +525,6 @@ async def test_memory_stays_bounded_under_hostile_input(app: Any, seeded_world: 
         await round_of_attacks()
     gc.collect()
     grown = resident_bytes() - before
-    print(f"\n[hostile] RSS {before / 2**20:.1f} MiB, grew {grown / 2**20:.1f} MiB in 750 requests")
+    with capsys.disabled():
+        print(f"\n[hostile] RSS {before / 2**20:.1f} MiB, +{grown / 2**20:.1f} MiB in 750 requests")
     assert grown < 40 * 2**20
