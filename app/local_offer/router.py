@@ -27,7 +27,7 @@ _WRITERS = (
 @router.post(
     "/local-offer",
     status_code=status.HTTP_201_CREATED,
-    responses=error_responses(404),
+    responses=error_responses(404, 409),
     summary="Publish a service in an LA's Local Offer (la_officer, platform_admin)",
     description=_WRITERS + " An `la_officer` may leave out `la_code` (its own LA).",
 )

@@ -1,5 +1,5 @@
 import uuid
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -8,7 +8,7 @@ from app.core.clock import today_london
 from app.core.db import Session, UnitOfWorkRoute
 from app.core.errors import error_responses
 from app.core.http import API_PREFIX, Cursor, Limit
-from app.core.schemas import Page
+from app.core.schemas import IsoDate, Page
 from app.core.security import CurrentPrincipal
 from app.reviews import service
 from app.reviews.schemas import ReviewDueItem, ReviewItem
@@ -43,8 +43,8 @@ async def list_school_reviews(
     school_id: uuid.UUID,
     session: Session,
     principal: CurrentPrincipal,
-    held_from: Annotated[date | None, Query(alias="from")] = None,
-    held_to: Annotated[date | None, Query(alias="to")] = None,
+    held_from: Annotated[IsoDate | None, Query(alias="from")] = None,
+    held_to: Annotated[IsoDate | None, Query(alias="to")] = None,
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> Page[ReviewItem]:
@@ -64,7 +64,9 @@ async def list_reviews_due(
     school_id: uuid.UUID,
     session: Session,
     principal: CurrentPrincipal,
-    before: Annotated[date | None, Query(description="Exclusive; default today + 4 weeks")] = None,
+    before: Annotated[
+        IsoDate | None, Query(description="Exclusive; default today + 4 weeks")
+    ] = None,
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> Page[ReviewDueItem]:

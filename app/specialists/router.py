@@ -1,5 +1,4 @@
 import uuid
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response, status
@@ -8,7 +7,7 @@ from app.core.clock import today_london
 from app.core.db import Session, UnitOfWorkRoute
 from app.core.errors import error_responses
 from app.core.http import API_PREFIX, Cursor, IfMatch, Limit, set_etag
-from app.core.schemas import Page
+from app.core.schemas import IsoDate, Page
 from app.core.security import CurrentPrincipal
 from app.specialists import service, waits
 from app.specialists.schemas import (
@@ -87,11 +86,11 @@ async def update_specialist_involvement(
 
 
 RangeFrom = Annotated[
-    date | None,
+    IsoDate | None,
     Query(alias="from", description="First request date counted; default a year before `to`"),
 ]
 RangeTo = Annotated[
-    date | None,
+    IsoDate | None,
     Query(alias="to", description="Last request date counted (inclusive); default today"),
 ]
 _WAITS = (

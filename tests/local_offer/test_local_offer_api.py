@@ -2,6 +2,7 @@
 
 import uuid
 
+from app.core.idempotency import _lock_id
 from tests.core.test_errors import assert_problem
 from tests.local_offer.helpers import offer_body, officer, publish
 
@@ -320,4 +321,24 @@ async def test_a_retried_publication_is_replayed_not_repeated(api, db):
     assert first.status_code == again.status_code == 201
     assert again.headers["Idempotent-Replayed"] == "true"
     assert again.json() == first.json()
+    assert await count(db) == 1
+
+
+async def test_a_retry_while_the_first_publication_runs_answers_409(api, db, app):
+    headers = {**officer(api, "330"), "Idempotency-Key": "publish-eps-2"}
+    # Hold the key's lock as a first request still running would.
+    await db.execute("begin")
+    await db.execute(
+        "select pg_advisory_xact_lock($1)", _lock_id(f"la_officer:{api.last_sub}", "publish-eps-2")
+    )
+    try:
+        response = await api.http.post("/v1/local-offer", json=offer_body(), headers=headers)
+    finally:
+        await db.execute("rollback")
+    assert_problem(response, 409, "idempotency_key_in_progress")
+    assert await count(db) == 0
+    # The contract declares that answer.
+    assert "409" in app.openapi()["paths"]["/v1/local-offer"]["post"]["responses"]
+    retried = await api.http.post("/v1/local-offer", json=offer_body(), headers=headers)
+    assert retried.status_code == 201, retried.text
     assert await count(db) == 1

@@ -331,6 +331,26 @@ async def test_ranges_default_to_a_year_and_bad_ranges_are_refused(api):
     )
 
 
+async def test_numbers_are_not_taken_as_unix_times(api):
+    """`from`/`to` are `YYYY-MM-DD` (SPEC.md §2); a number would otherwise be read as a Unix time
+    (`to=0` as 1970-01-01) and quietly answer for the wrong range."""
+    school = await api.create_school(la_code="330")
+    for value in ("1700000000", "0", "-1", "20260101", "1700000000.5"):
+        for name in ("from", "to"):
+            for response in (
+                await la_report(api, "330", **{name: value}),
+                await school_report(api, school, **{name: value}),
+            ):
+                problem = assert_problem(response, 422, "validation_error")
+                assert [e["field"] for e in problem["errors"]] == [name]
+    for response in (
+        await la_report(api, "330", **{"from": "2026-01-01", "to": "2026-01-31"}),
+        await school_report(api, school, **{"from": "2026-01-01", "to": "2026-01-31"}),
+    ):
+        assert response.status_code == 200, response.text
+        assert (response.json()["from"], response.json()["to"]) == ("2026-01-01", "2026-01-31")
+
+
 async def test_ranges_at_the_ends_of_the_calendar_are_answered(api):
     earliest = await la_report(api, "330", to="0001-01-01")
     assert earliest.status_code == 200, earliest.text
