@@ -1,4 +1,4 @@
-"""The /v1 router: every resource router, each requiring a bearer token."""
+"""The /v1 routers: every resource router, each requiring a bearer token."""
 
 from fastapi import APIRouter
 
@@ -20,21 +20,22 @@ from app.specialists.router import router as specialists_router
 from app.support_plans.router import router as support_plans_router
 from app.support_plans.rules_router import router as rules_router
 
-api_router = APIRouter()
-api_router.include_router(schools_router)
-api_router.include_router(pupils_router)
-api_router.include_router(concerns_router)
-api_router.include_router(events_router)
-api_router.include_router(client_secrets_router)
-api_router.include_router(clients_router)
-api_router.include_router(audit_router)
-api_router.include_router(specialists_router)
-api_router.include_router(local_offer_router)
-api_router.include_router(support_plans_router)
-api_router.include_router(cycles_router)
-api_router.include_router(reviews_router)
-api_router.include_router(rules_router)
-api_router.include_router(ehc_requests_router)
-api_router.include_router(funding_router)
-api_router.include_router(reports_router)
-api_router.include_router(data_protection_router)
+ROUTERS: tuple[APIRouter, ...] = (
+    schools_router,
+    pupils_router,
+    concerns_router,
+    events_router,
+    client_secrets_router,
+    clients_router,
+    audit_router,
+    specialists_router,
+    local_offer_router,
+    support_plans_router,
+    cycles_router,
+    reviews_router,
+    rules_router,
+    ehc_requests_router,
+    funding_router,
+    reports_router,
+    data_protection_router,
+)

@@ -1,6 +1,7 @@
 """The ASGI application: `app.main:app`."""
 
 import asyncio
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -9,17 +10,12 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
-from app.api import api_router
+from app.api import ROUTERS
 from app.core.config import Settings, get_settings
 from app.core.db import Database
 from app.core.errors import Problem, install_error_handlers
 from app.core.logging import configure_logging
-from app.core.middleware import (
-    BodySizeLimitMiddleware,
-    MetricsMiddleware,
-    RequestContextMiddleware,
-    ServerErrorBoundary,
-)
+from app.core.middleware import EdgeMiddleware
 from app.health import router as health_router
 
 logger = logging.getLogger("app")
@@ -46,6 +42,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
         url = await asyncio.to_thread(prepare_embedded_database, settings)
         app.state.database = Database(url, settings)
+    # Everything built at startup (routes, schemas, SQLAlchemy metadata) lives as long as the
+    # process: out of the collector's reach, full collections no longer walk it on every pass,
+    # which showed as p99 stalls under load.
+    gc.collect()
+    gc.freeze()
     try:
         yield
     finally:
@@ -92,14 +93,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         Database(settings.database_url, settings) if settings.database_url else None
     )
     install_error_handlers(app, settings.retry_after_seconds)
-    app.include_router(health_router)
-    app.include_router(api_router)
-    # Outermost last: request ids wrap everything, so even a 413 carries one; unexpected errors
-    # are answered inside metrics and request ids, so a 500 is counted and carries both.
-    app.add_middleware(BodySizeLimitMiddleware, max_body_bytes=settings.max_body_bytes)
-    app.add_middleware(ServerErrorBoundary)
-    app.add_middleware(MetricsMiddleware)
-    app.add_middleware(RequestContextMiddleware)
+    # The routes themselves, not included routers: FastAPI walks included routers (and their
+    # version counters) on every match, which cost more than the rest of a hot read's routing.
+    for router in (health_router, *ROUTERS):
+        for route in router.routes:
+            if isinstance(route, APIRoute):
+                # What include_router would have applied: the app's operationIds.
+                route.operation_id = operation_id(route)
+            app.router.routes.append(route)
+    app.add_middleware(EdgeMiddleware, max_body_bytes=settings.max_body_bytes)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

@@ -1,12 +1,20 @@
-"""The bare baselines: the hot read (one pupil by id, as JSON) with no framework, auth, audit or
+"""The bare baselines: the hot read (one pupil by id, as JSON) with no framework, auth or
 validation, served by the same uvicorn, event loop (uvloop) and HTTP parser (httptools) as the
 service. Every ratio the benchmark prints is against the faster of the two.
 
+They do the same database work as the service's hot read (the issue's definition of the
+baseline): the pupil's row and its audit entry, in one statement that commits on its own
+(`AUDITED_QUERY`; the caller is a constant, as there is no auth). The same apps also answer
+`/select-only/pupils/{id}` with the bare SELECT and no audit entry, a row the benchmark prints
+for information: the difference between the two is the cost of writing and committing the
+audit entry, which no framework work can remove.
+
 What makes them the fastest honest bare apps on this runtime (STYLE.md, "Performance habits"):
 
-- asyncpg's own pool, sized like the service's (`SEN_DB_POOL_SIZE` + `SEN_DB_MAX_OVERFLOW`),
-  with the reset query switched off: a read-only pool needs no `RESET ALL`/`UNLISTEN *` round
-  trip on release, so each request is exactly one Bind/Execute/Sync round trip;
+- asyncpg's own pool, sized like the service's pool for this statement
+  (`SEN_DB_DIRECT_POOL_SIZE`, default 10), with the reset query switched off: the statement
+  changes no session state, so a released connection needs no `RESET ALL`/`UNLISTEN *` round
+  trip, and each request is exactly one Bind/Execute/Sync round trip;
 - one prepared statement (asyncpg's statement cache) selecting the columns `PupilOut` shows;
 - orjson, with `contacts` passed through as the JSON text PostgreSQL sends (`orjson.Fragment`)
   rather than decoded and encoded again.
@@ -29,11 +37,20 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-PUPIL_QUERY = (
-    "SELECT id, version, created_at, updated_at, school_id, upn, first_name, last_name, "
+PUPIL_COLUMNS = (
+    "id, version, created_at, updated_at, school_id, upn, first_name, last_name, "
     "date_of_birth, year_group, home_la_code, pupil_premium, primary_need, secondary_need, "
-    "contacts, left_on, sen_status FROM pupils WHERE id = $1"
+    "contacts, left_on, sen_status"
 )
+PUPIL_QUERY = f"SELECT {PUPIL_COLUMNS} FROM pupils WHERE id = $1"
+AUDITED_QUERY = (
+    f"WITH scoped AS (SELECT {PUPIL_COLUMNS} FROM pupils WHERE id = $1), "
+    "audited AS (INSERT INTO audit_entries "
+    "(actor_sub, actor_role, action, resource, resource_id, pupil_id, school_id, request_id) "
+    "SELECT 'bench', 'senco', 'read', 'pupil', id, id, school_id, 'bench' FROM scoped) "
+    f"SELECT {PUPIL_COLUMNS} FROM scoped"
+)
+SELECT_ONLY_PREFIX = "/select-only/pupils/"
 NOT_FOUND = b'{"detail":"Not Found"}'
 
 Scope = MutableMapping[str, Any]
@@ -58,9 +75,7 @@ async def _init(connection: asyncpg.Connection) -> None:
 
 
 async def create_pool() -> asyncpg.Pool:
-    size = int(os.environ.get("SEN_DB_POOL_SIZE", "10")) + int(
-        os.environ.get("SEN_DB_MAX_OVERFLOW", "5")
-    )
+    size = int(os.environ.get("SEN_DB_DIRECT_POOL_SIZE", "10"))
     pool = await asyncpg.create_pool(
         _dsn(), min_size=size, max_size=size, init=_init, reset=_no_reset
     )
@@ -73,9 +88,9 @@ def pupil_json(row: asyncpg.Record) -> bytes:
     return orjson.dumps(dict(row), default=str, option=orjson.OPT_UTC_Z)
 
 
-async def read_pupil(pool: asyncpg.Pool, pupil_id: str) -> bytes | None:
+async def read_pupil(pool: asyncpg.Pool, pupil_id: str, query: str = AUDITED_QUERY) -> bytes | None:
     try:
-        row = await pool.fetchrow(PUPIL_QUERY, pupil_id)
+        row = await pool.fetchrow(query, pupil_id)
     except asyncpg.DataError:  # not a UUID
         return None
     return None if row is None else pupil_json(row)
@@ -94,7 +109,15 @@ async def _lifespan(app: Starlette) -> Any:
 
 
 async def _get_pupil(request: Request) -> Response:
-    body = await read_pupil(request.app.state.pool, request.path_params["pupil_id"])
+    return await _pupil_response(request, AUDITED_QUERY)
+
+
+async def _get_pupil_select_only(request: Request) -> Response:
+    return await _pupil_response(request, PUPIL_QUERY)
+
+
+async def _pupil_response(request: Request, query: str) -> Response:
+    body = await read_pupil(request.app.state.pool, request.path_params["pupil_id"], query)
     if body is None:
         return Response(NOT_FOUND, status_code=404, media_type="application/json")
     return Response(body, media_type="application/json")
@@ -105,7 +128,11 @@ async def _healthz(_request: Request) -> Response:
 
 
 app = Starlette(
-    routes=[Route("/v1/pupils/{pupil_id}", _get_pupil), Route("/healthz", _healthz)],
+    routes=[
+        Route("/v1/pupils/{pupil_id}", _get_pupil),
+        Route(SELECT_ONLY_PREFIX + "{pupil_id}", _get_pupil_select_only),
+        Route("/healthz", _healthz),
+    ],
     lifespan=_lifespan,
 )
 
@@ -141,6 +168,11 @@ async def raw_app(scope: Scope, receive: Receive, send: Send) -> None:
     path: str = scope["path"]
     if path.startswith(PUPIL_PREFIX) and _raw_pool is not None:
         body = await read_pupil(_raw_pool, path[len(PUPIL_PREFIX) :])
+        if body is not None:
+            await _send_json(send, 200, body)
+            return
+    elif path.startswith(SELECT_ONLY_PREFIX) and _raw_pool is not None:
+        body = await read_pupil(_raw_pool, path[len(SELECT_ONLY_PREFIX) :], PUPIL_QUERY)
         if body is not None:
             await _send_json(send, 200, body)
             return

@@ -6,14 +6,17 @@ everything back. Owning the transaction in the route (rather than in a dependenc
 stored idempotent answer and the change-feed events go into that same transaction.
 """
 
+import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from typing import Annotated, Any
 
 import asyncpg
 import orjson
 from fastapi import Depends, Request
+from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
+from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -21,6 +24,8 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.sql import ClauseElement
+from sqlalchemy.sql.compiler import SQLCompiler
 from starlette.responses import Response
 
 from app.core import idempotency
@@ -39,6 +44,51 @@ logger = logging.getLogger("app.db")
 
 def _json_text(value: Any) -> str:
     return orjson.dumps(value).decode()
+
+
+_ASYNCPG_DIALECT = asyncpg_dialect()  # type: ignore[no-untyped-call]
+
+
+class DirectStatement:
+    """One statement that is a whole unit of work (the hot pupil read with its audit entry in a
+    data-modifying CTE), compiled once from SQLAlchemy to asyncpg's SQL and run on the direct
+    pool outside any transaction. PostgreSQL makes a single statement atomic, and durable once
+    it returns, on its own: no BEGIN and COMMIT round trips, no session, no ORM objects."""
+
+    def __init__(self, statement: ClauseElement):
+        compiled = statement.compile(dialect=_ASYNCPG_DIALECT)
+        assert isinstance(compiled, SQLCompiler)
+        self.sql = str(compiled)
+        self.names: tuple[str, ...] = tuple(compiled.positiontup or ())
+        # Values fixed in the statement itself (literals); the rest come with each execution.
+        self.fixed = {
+            name: bind.effective_value
+            for name, bind in compiled.binds.items()
+            if not bind.required and name in self.names
+        }
+
+    def arguments(self, params: Mapping[str, Any]) -> list[Any]:
+        fixed = self.fixed
+        return [fixed[name] if name in fixed else params[name] for name in self.names]
+
+
+async def _no_reset(_connection: asyncpg.Connection) -> None:
+    """Direct statements change no session state, so a released connection needs no
+    `RESET ALL`/`UNLISTEN *` round trip before its next use."""
+
+
+async def _init_direct(connection: asyncpg.Connection) -> None:
+    await connection.set_type_codec(
+        "jsonb", schema="pg_catalog", encoder=_json_text, decoder=orjson.loads, format="text"
+    )
+
+
+def _server_settings(settings: Settings) -> dict[str, str]:
+    return {
+        "application_name": "sen-support-api",
+        "statement_timeout": str(settings.db_statement_timeout_ms),
+        "lock_timeout": "5000",
+    }
 
 
 class Database:
@@ -70,15 +120,49 @@ class Database:
             connect_args={
                 "timeout": settings.db_pool_timeout_seconds,
                 "command_timeout": settings.db_statement_timeout_ms / 1000 or None,
-                "server_settings": {
-                    "application_name": "sen-support-api",
-                    "statement_timeout": str(settings.db_statement_timeout_ms),
-                    "lock_timeout": "5000",
-                },
+                "server_settings": _server_settings(settings),
             },
         )
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
         self.dsn = make_url(url).set(drivername="postgresql").render_as_string(False)
+        self.settings = settings
+        self._direct_pool: asyncpg.Pool | None = None
+        self._direct_pool_lock = asyncio.Lock()
+
+    async def direct_pool(self) -> asyncpg.Pool:
+        """asyncpg's own pool for `DirectStatement`s, opened on first use. Its connections have
+        the engine's timeouts and server settings; waiting for one is bounded the same way."""
+        if self._direct_pool is None:
+            async with self._direct_pool_lock:
+                if self._direct_pool is None:
+                    settings = self.settings
+                    self._direct_pool = await asyncpg.create_pool(
+                        self.dsn,
+                        min_size=0,
+                        max_size=settings.db_direct_pool_size,
+                        init=_init_direct,
+                        reset=_no_reset,
+                        timeout=settings.db_pool_timeout_seconds,
+                        command_timeout=settings.db_statement_timeout_ms / 1000 or None,
+                        server_settings=_server_settings(settings),
+                    )
+        return self._direct_pool
+
+    async def fetch_one(
+        self, statement: DirectStatement, params: Mapping[str, Any]
+    ) -> Mapping[str, Any] | None:
+        """The statement's first row (an asyncpg Record: a read-only mapping), or None."""
+        pool = await self.direct_pool()
+        # asyncio.timeout rather than acquire(timeout=...), which spawns a task per call.
+        async with asyncio.timeout(self.settings.db_pool_timeout_seconds):
+            connection = await pool.acquire()
+        try:
+            row: Mapping[str, Any] | None = await connection.fetchrow(
+                statement.sql, *statement.arguments(params)
+            )
+        finally:
+            await pool.release(connection)
+        return row
 
     async def ping(self, wait_seconds: float) -> None:
         """One query on a connection of its own, not from the pool: readiness says whether the
@@ -91,6 +175,9 @@ class Database:
             await connection.close(timeout=wait_seconds)
 
     async def dispose(self) -> None:
+        if self._direct_pool is not None:
+            await self._direct_pool.close()
+            self._direct_pool = None
         await self.engine.dispose()
 
 
@@ -121,14 +208,28 @@ async def _run_idempotently(
     return response
 
 
+def _asks_for_session(dependant: Dependant) -> bool:
+    return any(
+        sub.call is request_session or _asks_for_session(sub) for sub in dependant.dependencies
+    )
+
+
 class UnitOfWorkRoute(APIRoute):
+    """Every request in one transaction, except reads that never ask for a `Session` (they run
+    `DirectStatement`s, each atomic on its own): those get no session and no BEGIN/COMMIT."""
+
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
+        sessionless = (self.methods or set()) <= {"GET", "HEAD"} and not _asks_for_session(
+            self.dependant
+        )
 
         async def run_in_transaction(request: Request) -> Response:
             database: Database = request.app.state.database
-            key = idempotency.requested_key(request)
+            key = None if sessionless else idempotency.requested_key(request)
             try:
+                if sessionless:
+                    return await handler(request)
                 async with database.sessionmaker() as session:
                     request.state.session = session
                     async with session.begin():
@@ -162,3 +263,11 @@ async def request_session(request: Request) -> AsyncSession:
 
 
 Session = Annotated[AsyncSession, Depends(request_session)]
+
+
+async def request_database(request: Request) -> Database:
+    database: Database = request.app.state.database
+    return database
+
+
+CurrentDatabase = Annotated[Database, Depends(request_database)]

@@ -2,16 +2,31 @@
 
 import functools
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import orjson
 from pydantic import ValidationError
-from sqlalchemy import Select, bindparam, or_, select
+from sqlalchemy import (
+    ARRAY,
+    Boolean,
+    Date,
+    Integer,
+    Select,
+    String,
+    Uuid,
+    bindparam,
+    or_,
+    select,
+    text,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.service import Touched, audit_params, audited_read, record_access
+from app.core.db import Database, DirectStatement
 from app.core.errors import BatchTooLarge, Conflict, FieldError, NotFound, ValidationFailed
 from app.core.http import check_if_match, keyset_page
 from app.core.security import Principal, Role
@@ -33,6 +48,7 @@ from app.pupils.schemas import (
     ContactIn,
     PupilCreate,
     PupilFields,
+    PupilOut,
     PupilUpdate,
     needs_problem,
 )
@@ -78,8 +94,9 @@ def merge_contacts(
     return merged
 
 
-def planned_changes(pupil: Pupil, fields: PupilFields) -> dict[str, Any]:
-    """The column values a partial update would change (only fields sent, only if different)."""
+def planned_changes(pupil: Any, fields: PupilFields) -> dict[str, Any]:
+    """The column values a partial update would change (only fields sent, only if different).
+    `pupil` is a `Pupil` or a row of the pupils table: only its attributes are read."""
     fields.refuse_nulls(*NOT_NULLABLE)
     changes: dict[str, Any] = {}
     for name in fields.model_fields_set:
@@ -98,23 +115,28 @@ def planned_changes(pupil: Pupil, fields: PupilFields) -> dict[str, Any]:
     return changes
 
 
+def new_pupil_values(school: School, data: PupilCreate) -> dict[str, Any]:
+    """A new pupil's column values (the server-side ones, such as timestamps, aside)."""
+    return {
+        "id": uuid.uuid4(),
+        "school_id": school.id,
+        "upn": data.upn,
+        "first_name": data.first_name,
+        "last_name": data.last_name,
+        "date_of_birth": data.date_of_birth,
+        "year_group": data.year_group.value,
+        "home_la_code": data.home_la_code or school.la_code,
+        "pupil_premium": data.pupil_premium,
+        "primary_need": data.primary_need.value if data.primary_need else None,
+        "secondary_need": data.secondary_need.value if data.secondary_need else None,
+        "contacts": merge_contacts([], data.contacts),
+        "left_on": data.left_on,
+        "sen_status": SenStatus.N.value,
+    }
+
+
 def new_pupil(school: School, data: PupilCreate) -> Pupil:
-    return Pupil(
-        id=uuid.uuid4(),
-        school_id=school.id,
-        upn=data.upn,
-        first_name=data.first_name,
-        last_name=data.last_name,
-        date_of_birth=data.date_of_birth,
-        year_group=data.year_group.value,
-        home_la_code=data.home_la_code or school.la_code,
-        pupil_premium=data.pupil_premium,
-        primary_need=data.primary_need.value if data.primary_need else None,
-        secondary_need=data.secondary_need.value if data.secondary_need else None,
-        contacts=merge_contacts([], data.contacts),
-        left_on=data.left_on,
-        sen_status=SenStatus.N.value,
-    )
+    return Pupil(**new_pupil_values(school, data))
 
 
 async def _upn_taken(
@@ -152,25 +174,30 @@ async def create_pupil(
 
 
 @functools.cache
-def _audited_pupil_read(role: Role) -> Select[tuple[Pupil]]:
+def _audited_pupil_read(role: Role) -> DirectStatement:
     """The hot read, built once per role: the scoped select and its audit entry in one
-    statement, so one round trip; the caller's values are bound at execution."""
+    statement, so one round trip and no transaction; the caller's values are bound at
+    execution."""
     scoped = (
         select(*Pupil.__table__.columns, Pupil.id.label("pupil_id"))
         .where(Pupil.id == bindparam("pupil_id"), bound_pupil_scope(role))
         .cte("scoped")
     )
     audited = audited_read("pupil", scoped, resource_id="id", school_id="school_id")
-    statement = select(*(scoped.c[c.key] for c in Pupil.__table__.columns)).add_cte(audited)
-    return select(Pupil).from_statement(statement)  # type: ignore[return-value]
+    columns = [scoped.c[name] for name in PupilOut.model_fields]
+    return DirectStatement(select(*columns).add_cte(audited))
 
 
-async def read_pupil(session: AsyncSession, principal: Principal, pupil_id: uuid.UUID) -> Pupil:
+async def read_pupil(
+    database: Database, principal: Principal, pupil_id: uuid.UUID
+) -> Mapping[str, Any]:
+    """One pupil in the caller's scope, as the columns `PupilOut` shows; the read is audited in
+    the same statement."""
     params = {"pupil_id": pupil_id, **scope_params(principal), **audit_params(principal)}
-    pupil: Pupil | None = await session.scalar(_audited_pupil_read(principal.role), params)
-    if pupil is None:
+    row = await database.fetch_one(_audited_pupil_read(principal.role), params)
+    if row is None:
         raise NotFound("No such pupil")
-    return pupil
+    return row
 
 
 async def update_pupil(
@@ -295,6 +322,66 @@ def _parse_batch_items(
     return results, valid
 
 
+# The batch writes as sets: one INSERT and one UPDATE whatever the number of pupils, each
+# column travelling as an array, so 1,000 items cost two statements rather than one UPDATE per
+# changed pupil (the ORM's version counter issues those one by one).
+_BATCH_COLUMNS = (
+    ("first_name", ARRAY(String)),
+    ("last_name", ARRAY(String)),
+    ("date_of_birth", ARRAY(Date)),
+    ("year_group", ARRAY(String)),
+    ("home_la_code", ARRAY(String)),
+    ("pupil_premium", ARRAY(Boolean)),
+    ("primary_need", ARRAY(String)),
+    ("secondary_need", ARRAY(String)),
+    ("contacts", ARRAY(String)),  # JSON texts, cast to jsonb in SQL
+    ("left_on", ARRAY(Date)),
+)
+_BATCH_NAMES = ", ".join(name for name, _ in _BATCH_COLUMNS)
+_BATCH_ARRAYS = ", ".join(f":{name}" for name, _ in _BATCH_COLUMNS)
+_BATCH_BINDS = [bindparam(name, type_=type_) for name, type_ in _BATCH_COLUMNS]
+
+_INSERT_PUPILS = text(
+    f"INSERT INTO pupils (id, school_id, upn, {_BATCH_NAMES}, sen_status, version) "
+    "SELECT item.id, :school_id, item.upn, item.first_name, item.last_name, "
+    "item.date_of_birth, item.year_group, item.home_la_code, item.pupil_premium, "
+    "item.primary_need, item.secondary_need, item.contacts::jsonb, item.left_on, :sen_status, 1 "
+    f"FROM unnest(:ids, :upns, {_BATCH_ARRAYS}) AS item(id, upn, {_BATCH_NAMES})"
+).bindparams(
+    bindparam("school_id", type_=Uuid),
+    bindparam("ids", type_=ARRAY(Uuid)),
+    bindparam("upns", type_=ARRAY(String)),
+    *_BATCH_BINDS,
+)
+
+# The version check of an ORM update, in SQL: a row whose version moved is not updated, and
+# the count of rows returned tells (the rows are locked FOR UPDATE first, so it never moves).
+_UPDATE_PUPILS = text(
+    "UPDATE pupils SET first_name = item.first_name, last_name = item.last_name, "
+    "date_of_birth = item.date_of_birth, year_group = item.year_group, "
+    "home_la_code = item.home_la_code, pupil_premium = item.pupil_premium, "
+    "primary_need = item.primary_need, secondary_need = item.secondary_need, "
+    "contacts = item.contacts::jsonb, left_on = item.left_on, "
+    "version = pupils.version + 1, updated_at = now() "
+    f"FROM unnest(:ids, :versions, {_BATCH_ARRAYS}) AS item(id, version, {_BATCH_NAMES}) "
+    "WHERE pupils.id = item.id AND pupils.version = item.version "
+    "RETURNING pupils.id"
+).bindparams(
+    bindparam("ids", type_=ARRAY(Uuid)),
+    bindparam("versions", type_=ARRAY(Integer)),
+    *_BATCH_BINDS,
+)
+
+
+def _column_arrays(states: list[dict[str, Any]]) -> dict[str, list[Any]]:
+    arrays: dict[str, list[Any]] = {name: [] for name, _ in _BATCH_COLUMNS}
+    for state in states:
+        for name, values in arrays.items():
+            value = state[name]
+            values.append(orjson.dumps(value).decode() if name == "contacts" else value)
+    return arrays
+
+
 async def batch_upsert(
     session: AsyncSession, principal: Principal, school_id: uuid.UUID, items: list[Any]
 ) -> list[BatchItemResult]:
@@ -308,40 +395,37 @@ async def batch_upsert(
     if too_many:
         raise BatchTooLarge(f"A batch holds at most {MAX_BATCH_ITEMS} items; got {len(items)}")
 
+    # Rows, not ORM objects: the writes below are set-based, and 1,000 tracked objects would
+    # cost more than the statements.
     existing = {
-        pupil.upn: pupil
-        for pupil in await session.scalars(
-            select(Pupil)
+        row.upn: row
+        for row in await session.execute(
+            select(Pupil.__table__)
             .where(Pupil.school_id == school.id, Pupil.upn.in_(list(valid)))
             .with_for_update()
         )
     }
-    created: list[Pupil] = []
-    updated: list[Pupil] = []
-    leavers: list[Pupil] = []
+    created: list[dict[str, Any]] = []
+    updated: list[tuple[Any, dict[str, Any], list[str]]] = []
     for upn, (index, fields) in valid.items():
-        pupil = existing.get(upn)
+        current = existing.get(upn)
         try:
-            if pupil is None:
+            if current is None:
                 missing = [name for name in REQUIRED_ON_CREATE if getattr(fields, name) is None]
                 if missing:
                     raise ValidationFailed(
                         [FieldError(field=name, message="Field required") for name in missing]
                     )
                 data = PupilCreate.model_validate(fields.model_dump(exclude_unset=True))
-                pupil = new_pupil(school, data)
-                created.append(pupil)
-                status = "created"
+                state = new_pupil_values(school, data)
+                created.append(state)
+                status, pupil_id = "created", state["id"]
             else:
-                changes = planned_changes(pupil, fields)
-                for name, value in changes.items():
-                    setattr(pupil, name, value)
-                status = "updated" if changes else "unchanged"
-                if changes.get("left_on") is not None:
-                    leavers.append(pupil)
+                changes = planned_changes(current, fields)
                 if changes:
-                    updated.append(pupil)
-                    emit(session, pupil_event("pupil.updated", pupil, changed=sorted(changes)))
+                    state = {name: getattr(current, name) for name in dict(_BATCH_COLUMNS)}
+                    updated.append((current, state | changes, sorted(changes)))
+                status, pupil_id = ("updated" if changes else "unchanged"), current.id
         except ValidationFailed as error:
             results[index] = _refused(
                 index, upn, [BatchItemError(**e.model_dump()) for e in error.errors]
@@ -351,15 +435,100 @@ async def batch_upsert(
             results[index] = _refused(index, upn, _item_errors(error))
             continue
         results[index] = BatchItemResult(
-            index=index, upn=upn, status=status, id=pupil.id, errors=[]
+            index=index, upn=upn, status=status, id=pupil_id, errors=[]
         )
 
-    session.add_all(created)
-    await _flush_unique(session)
-    for pupil in leavers:
-        await close_active_plan_of_leaver(session, principal, pupil)
-    for pupil in created:
-        emit(session, pupil_event("pupil.created", pupil))
-    await record_access(session, principal, AuditAction.CREATE, "pupil", map(touched, created))
-    await record_access(session, principal, AuditAction.UPDATE, "pupil", map(touched, updated))
+    await _write_batch(session, school, created, updated)
+    for current, state, changed in updated:
+        emit(
+            session,
+            _batch_event(
+                "pupil.updated",
+                current.id,
+                school,
+                upn=current.upn,
+                la_code=state["home_la_code"],
+                changed=changed,
+            ),
+        )
+        if "left_on" in changed and state["left_on"] is not None:
+            leaver = await session.get(Pupil, current.id, populate_existing=True)
+            assert leaver is not None
+            await close_active_plan_of_leaver(session, principal, leaver)
+    for state in created:
+        emit(
+            session,
+            _batch_event(
+                "pupil.created",
+                state["id"],
+                school,
+                upn=state["upn"],
+                la_code=state["home_la_code"],
+            ),
+        )
+    await record_access(
+        session,
+        principal,
+        AuditAction.CREATE,
+        "pupil",
+        [Touched(resource_id=s["id"], pupil_id=s["id"], school_id=school.id) for s in created],
+    )
+    await record_access(
+        session,
+        principal,
+        AuditAction.UPDATE,
+        "pupil",
+        [Touched(resource_id=c.id, pupil_id=c.id, school_id=school.id) for c, _, _ in updated],
+    )
     return [result for result in results if result is not None]
+
+
+def _batch_event(
+    type_: str, pupil_id: uuid.UUID, school: School, *, upn: str, la_code: str, **data: Any
+) -> PendingEvent:
+    """`pupil_event`'s content, from a batch's column values rather than an ORM object."""
+    return PendingEvent(
+        type=type_,
+        resource="pupil",
+        resource_id=pupil_id,
+        pupil_id=pupil_id,
+        school_id=school.id,
+        la_code=la_code,
+        data={"upn": upn, **data},
+    )
+
+
+async def _write_batch(
+    session: AsyncSession,
+    school: School,
+    created: list[dict[str, Any]],
+    updated: list[tuple[Any, dict[str, Any], list[str]]],
+) -> None:
+    try:
+        if created:
+            await session.execute(
+                _INSERT_PUPILS,
+                {
+                    "school_id": school.id,
+                    "sen_status": SenStatus.N.value,
+                    "ids": [state["id"] for state in created],
+                    "upns": [state["upn"] for state in created],
+                    **_column_arrays(created),
+                },
+            )
+    except IntegrityError as error:
+        # A concurrent writer took one of these UPNs between our read and our write.
+        if "uq_pupils_school_id_upn" in str(error.orig):
+            raise Conflict("Another pupil at this school already has this UPN") from None
+        raise
+    if updated:
+        written = await session.execute(
+            _UPDATE_PUPILS,
+            {
+                "ids": [current.id for current, _, _ in updated],
+                "versions": [current.version for current, _, _ in updated],
+                **_column_arrays([state for _, state, _ in updated]),
+            },
+        )
+        if len(written.all()) != len(updated):
+            raise Conflict("A pupil in this batch was changed meanwhile; send the batch again")
