@@ -92,6 +92,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.database = (
         Database(settings.database_url, settings) if settings.database_url else None
     )
+    app.state.bulk_write_slots = asyncio.Semaphore(settings.bulk_write_concurrency)
     install_error_handlers(app, settings.retry_after_seconds)
     # The routes themselves, not included routers: FastAPI walks included routers (and their
     # version counters) on every match, which cost more than the rest of a hot read's routing.

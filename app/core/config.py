@@ -33,6 +33,13 @@ class Settings(BaseSettings):
         default=15_000, ge=0, validation_alias="SEN_DB_STATEMENT_TIMEOUT_MS"
     )
 
+    # Bulk writes (the pupil batch) admitted at once per process; the rest queue, without a
+    # database connection, for at most the timeout, then answer 503 with Retry-After.
+    bulk_write_concurrency: int = Field(default=2, ge=1, validation_alias="SEN_BULK_WRITES")
+    bulk_write_queue_seconds: float = Field(
+        default=30.0, gt=0, validation_alias="SEN_BULK_WRITE_QUEUE_SECONDS"
+    )
+
     max_body_bytes: int = Field(default=1024 * 1024, ge=1, validation_alias="SEN_MAX_BODY_BYTES")
     retry_after_seconds: int = Field(default=2, ge=1, validation_alias="SEN_RETRY_AFTER_SECONDS")
 

@@ -106,19 +106,23 @@ def cursor_for(order: Sequence[InstrumentedAttribute[Any]], item: Any) -> str:
     return encode_cursor([_cursor_value(getattr(item, column.key)) for column in order])
 
 
+def after_values(order: Sequence[InstrumentedAttribute[Any]], cursor: str) -> list[Any]:
+    """The keyset values a cursor carries, typed as the columns of `order`; 422 otherwise."""
+    raw = decode_cursor(cursor, len(order))
+    try:
+        return [_column_value(column, value) for column, value in zip(order, raw, strict=True)]
+    except (ValueError, TypeError):
+        raise ValidationFailed(
+            [FieldError(field="cursor", message="Not a cursor from this list")]
+        ) from None
+
+
 def after_cursor(
     order: Sequence[InstrumentedAttribute[Any]], cursor: str, *, descending: bool = False
 ) -> ColumnElement[bool]:
     """Rows strictly after the cursor's item in the keyset `order` (all ascending, or all
     descending)."""
-    raw = decode_cursor(cursor, len(order))
-    try:
-        values = [_column_value(column, value) for column, value in zip(order, raw, strict=True)]
-    except (ValueError, TypeError):
-        raise ValidationFailed(
-            [FieldError(field="cursor", message="Not a cursor from this list")]
-        ) from None
-    columns, bound = tuple_(*order), tuple_(*values)
+    columns, bound = tuple_(*order), tuple_(*after_values(order, cursor))
     return columns < bound if descending else columns > bound
 
 

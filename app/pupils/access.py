@@ -3,7 +3,19 @@
 import uuid
 from typing import Any, TypeVar
 
-from sqlalchemy import ARRAY, ColumnElement, Uuid, any_, bindparam, exists, false, or_, select, true
+from sqlalchemy import (
+    ARRAY,
+    BindParameter,
+    ColumnElement,
+    Uuid,
+    any_,
+    bindparam,
+    exists,
+    false,
+    or_,
+    select,
+    true,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import NotFound
@@ -86,6 +98,24 @@ def school_scope(principal: Principal) -> ColumnElement[bool]:
             )
         case Role.PARENT:
             return School.id.in_(select(Pupil.school_id).where(pupil_scope(principal)))
+    return false()
+
+
+def bound_school_scope(role: Role) -> ColumnElement[bool]:
+    """`school_scope` with the caller's values left as parameters (`scope_params`)."""
+    match role:
+        case Role.PLATFORM_ADMIN:
+            return true()
+        case Role.SENCO | Role.TEACHER | Role.MIS_INTEGRATION:
+            return School.id == bindparam("scope_school_id")
+        case Role.LA_OFFICER:
+            la_code: BindParameter[str] = bindparam("scope_la_code")
+            return or_(
+                School.la_code == la_code,
+                School.id.in_(select(Pupil.school_id).where(la_scope(la_code))),  # type: ignore[arg-type]
+            )
+        case Role.PARENT:
+            return School.id.in_(select(Pupil.school_id).where(bound_pupil_scope(role)))
     return false()
 
 

@@ -3,7 +3,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
-from app.core.db import CurrentDatabase, Session, UnitOfWorkRoute
+from app.core.db import BulkWriteRoute, CurrentDatabase, Session, UnitOfWorkRoute
 from app.core.errors import error_responses
 from app.core.http import API_PREFIX, Cursor, IfMatch, Limit, etag, set_etag
 from app.core.schemas import Page, Rfc3339DateTime, SearchText
@@ -36,12 +36,13 @@ async def create_pupil(
 
 @router.get(
     "/schools/{school_id}/pupils",
+    response_model=Page[PupilOut],
     responses=error_responses(403, 404),
     summary="List a school's pupils",
 )
 async def list_pupils(
     school_id: uuid.UUID,
-    session: Session,
+    database: CurrentDatabase,
     principal: CurrentPrincipal,
     sen_status: SenStatus | None = None,
     year_group: YearGroup | None = None,
@@ -54,34 +55,46 @@ async def list_pupils(
     ] = None,
     limit: Limit = 50,
     cursor: Cursor = None,
-) -> Page[PupilOut]:
+) -> Response:
     filters = service.PupilFilters(
         sen_status=sen_status, year_group=year_group, updated_since=updated_since, q=q
     )
     pupils, next_cursor = await service.list_pupils(
-        session, principal, school_id, filters, limit, cursor
+        database, principal, school_id, filters, limit, cursor
     )
-    return Page[PupilOut](
-        items=[PupilOut.model_validate(p) for p in pupils], next_cursor=next_cursor
+    page = Page[PupilOut](items=pupils, next_cursor=next_cursor)
+    return Response(
+        Page[PupilOut].__pydantic_serializer__.to_json(page), media_type="application/json"
     )
 
 
-@router.post(
+async def batch_upsert_pupils(
+    school_id: uuid.UUID, body: PupilBatch, session: Session, principal: CurrentPrincipal
+) -> Response:
+    results = await service.batch_upsert(session, principal, school_id, body.items)
+    # Serialised once here: FastAPI would validate the 1,000 results again before dumping them.
+    answer = PupilBatchResult(results=results)
+    return Response(
+        PupilBatchResult.__pydantic_serializer__.to_json(answer), media_type="application/json"
+    )
+
+
+router.add_api_route(
     "/schools/{school_id}/pupils/batch",
+    batch_upsert_pupils,
+    methods=["POST"],
+    route_class_override=BulkWriteRoute,
+    response_model=PupilBatchResult,
     responses=error_responses(403, 404, 409),
     summary="Upsert up to 1,000 pupils by UPN",
     description=(
         "Items are matched by UPN within the school: new UPNs are created, known ones updated "
         "with the fields sent. Each item answers created, updated, unchanged or error; valid "
         "items are applied even when others fail. More than 1,000 items answers 422 "
-        "batch_too_large."
+        "batch_too_large. A few batches run at once per server process; others wait their turn "
+        "(503 with Retry-After if the wait is long)."
     ),
 )
-async def batch_upsert_pupils(
-    school_id: uuid.UUID, body: PupilBatch, session: Session, principal: CurrentPrincipal
-) -> PupilBatchResult:
-    results = await service.batch_upsert(session, principal, school_id, body.items)
-    return PupilBatchResult(results=results)
 
 
 @router.get(

@@ -14,13 +14,16 @@ from sqlalchemy import (
     Boolean,
     Date,
     Integer,
-    Select,
     String,
     Uuid,
+    any_,
     bindparam,
+    exists,
     or_,
     select,
     text,
+    true,
+    tuple_,
 )
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -28,16 +31,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.audit.service import Touched, audit_params, audited_read, record_access
 from app.core.db import Database, DirectStatement
 from app.core.errors import BatchTooLarge, Conflict, FieldError, NotFound, ValidationFailed
-from app.core.http import check_if_match, keyset_page
+from app.core.http import after_values, check_if_match, cursor_for
 from app.core.security import Principal, Role
 from app.events.service import PendingEvent, emit
 from app.models import Pupil, School
 from app.models.enums import AuditAction, SenStatus, YearGroup
 from app.pupils.access import (
     bound_pupil_scope,
+    bound_school_scope,
     get_pupil_in_scope,
     get_school_in_scope,
-    pupil_scope,
     scope_params,
 )
 from app.pupils.schemas import (
@@ -55,6 +58,9 @@ from app.pupils.schemas import (
 from app.support_plans.service import close_active_plan_of_leaver
 
 MAX_BATCH_ITEMS = 1000
+# What `PupilCreate` refuses as null beyond the required fields (home_la_code may be null:
+# it then defaults to the school's LA).
+CREATE_NOT_NULLABLE = ("pupil_premium", "contacts")
 PUPIL_WRITERS = (Role.SENCO, Role.MIS_INTEGRATION)
 
 
@@ -115,8 +121,9 @@ def planned_changes(pupil: Any, fields: PupilFields) -> dict[str, Any]:
     return changes
 
 
-def new_pupil_values(school: School, data: PupilCreate) -> dict[str, Any]:
-    """A new pupil's column values (the server-side ones, such as timestamps, aside)."""
+def new_pupil_values(school: School, data: PupilCreate | PupilFields) -> dict[str, Any]:
+    """A new pupil's column values (the server-side ones, such as timestamps, aside), from a
+    validated `PupilCreate` or from batch fields already checked to have what creating needs."""
     return {
         "id": uuid.uuid4(),
         "school_id": school.id,
@@ -124,12 +131,12 @@ def new_pupil_values(school: School, data: PupilCreate) -> dict[str, Any]:
         "first_name": data.first_name,
         "last_name": data.last_name,
         "date_of_birth": data.date_of_birth,
-        "year_group": data.year_group.value,
+        "year_group": data.year_group.value if data.year_group else None,
         "home_la_code": data.home_la_code or school.la_code,
-        "pupil_premium": data.pupil_premium,
+        "pupil_premium": bool(data.pupil_premium),
         "primary_need": data.primary_need.value if data.primary_need else None,
         "secondary_need": data.secondary_need.value if data.secondary_need else None,
-        "contacts": merge_contacts([], data.contacts),
+        "contacts": merge_contacts([], data.contacts or []),
         "left_on": data.left_on,
         "sen_status": SenStatus.N.value,
     }
@@ -234,43 +241,122 @@ class PupilFilters:
     q: str | None = None
 
 
-def _filtered(query: Select[Pupil], filters: PupilFilters) -> Select[Pupil]:
-    if filters.sen_status is not None:
-        query = query.where(Pupil.sen_status == filters.sen_status.value)
-    if filters.year_group is not None:
-        query = query.where(Pupil.year_group == filters.year_group.value)
-    if filters.updated_since is not None:
-        query = query.where(Pupil.updated_at >= filters.updated_since)
-    if filters.q:
-        # The search text is bound as a parameter; only LIKE's own wildcards need escaping.
-        term = filters.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        query = query.where(
+LIST_ORDER = (Pupil.last_name, Pupil.first_name, Pupil.id)
+
+
+@functools.cache
+def _audited_pupil_page(role: Role, filters: frozenset[str]) -> DirectStatement:
+    """A page of a school's pupils and the audit entries of the pupils shown, in one
+    statement, built once per role and set of filters used; values are bound at execution.
+
+    It answers no row when the school is out of scope (404), one row of nulls when the page is
+    empty, else up to `limit + 1` pupils (the last only tells whether there is a next page: it
+    is neither shown nor audited)."""
+    school = (
+        select(School.id)
+        .where(School.id == bindparam("school_id"), bound_school_scope(role))
+        .cte("school")
+    )
+    # The school's id as a parameter, not a join to `school`: the planner then walks the
+    # name-order index of that school and stops at the limit. The EXISTS is evaluated once.
+    conditions = [
+        Pupil.school_id == bindparam("school_id"),
+        bound_pupil_scope(role),
+        exists(select(school.c.id)),
+    ]
+    if "sen_status" in filters:
+        conditions.append(Pupil.sen_status == bindparam("sen_status"))
+    if "year_group" in filters:
+        conditions.append(Pupil.year_group == bindparam("year_group"))
+    if "updated_since" in filters:
+        conditions.append(Pupil.updated_at >= bindparam("updated_since"))
+    if "q" in filters:
+        # The search text is bound as a parameter; only LIKE's own wildcards are escaped.
+        conditions.append(
             or_(
-                Pupil.first_name.ilike(f"%{term}%"),
-                Pupil.last_name.ilike(f"%{term}%"),
-                Pupil.upn == filters.q.upper(),
+                Pupil.first_name.ilike(bindparam("q_like")),
+                Pupil.last_name.ilike(bindparam("q_like")),
+                Pupil.upn == bindparam("q_upn"),
             )
         )
-    return query
+    if "cursor" in filters:
+        conditions.append(
+            tuple_(*LIST_ORDER)
+            > tuple_(
+                bindparam("after_last_name"),
+                bindparam("after_first_name"),
+                bindparam("after_id", type_=Uuid),
+            )
+        )
+    page = (
+        select(*Pupil.__table__.columns, Pupil.id.label("pupil_id"))
+        .where(*conditions)
+        .order_by(*LIST_ORDER)
+        .limit(bindparam("probe_limit"))
+        .cte("page")
+    )
+    shown = (
+        select(page)
+        .order_by(page.c.last_name, page.c.first_name, page.c.id)
+        .limit(bindparam("limit"))
+        .cte("shown")
+    )
+    audited = audited_read("pupil", shown, resource_id="id", school_id="school_id")
+    columns = [page.c[name] for name in PupilOut.model_fields]
+    statement = (
+        select(*columns)
+        .select_from(school.outerjoin(page, true()))
+        .order_by(page.c.last_name, page.c.first_name, page.c.id)
+        .add_cte(audited)
+    )
+    return DirectStatement(statement)
 
 
 async def list_pupils(
-    session: AsyncSession,
+    database: Database,
     principal: Principal,
     school_id: uuid.UUID,
     filters: PupilFilters,
     limit: int,
     cursor: str | None,
-) -> tuple[list[Pupil], str | None]:
-    school = await get_school_in_scope(session, principal, school_id)
-    query = _filtered(
-        select(Pupil).where(Pupil.school_id == school.id, pupil_scope(principal)), filters
-    )
-    rows, next_cursor = await keyset_page(
-        session, query, (Pupil.last_name, Pupil.first_name, Pupil.id), limit, cursor
-    )
-    await record_access(session, principal, AuditAction.READ, "pupil", map(touched, rows))
-    return rows, next_cursor
+) -> tuple[list[PupilOut], str | None]:
+    """A page of a school's pupils in name order, each shown pupil's read audited, in one
+    statement without a transaction (like `read_pupil`)."""
+    params: dict[str, Any] = {
+        "school_id": school_id,
+        "limit": limit,
+        "probe_limit": limit + 1,
+        **scope_params(principal),
+        **audit_params(principal),
+    }
+    used = set()
+    if filters.sen_status is not None:
+        used.add("sen_status")
+        params["sen_status"] = filters.sen_status.value
+    if filters.year_group is not None:
+        used.add("year_group")
+        params["year_group"] = filters.year_group.value
+    if filters.updated_since is not None:
+        used.add("updated_since")
+        params["updated_since"] = filters.updated_since
+    if filters.q:
+        used.add("q")
+        term = filters.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        params["q_like"] = f"%{term}%"
+        params["q_upn"] = filters.q.upper()
+    if cursor is not None:
+        used.add("cursor")
+        after = after_values(LIST_ORDER, cursor)
+        params["after_last_name"], params["after_first_name"], params["after_id"] = after
+    statement = _audited_pupil_page(principal.role, frozenset(used))
+    rows = await database.fetch_all(statement, params)
+    if not rows:
+        raise NotFound("No such school")
+    pupils = [PupilOut.model_validate(dict(row)) for row in rows if row["id"] is not None]
+    if len(pupils) <= limit:
+        return pupils, None
+    pupils = pupils[:limit]
+    return pupils, cursor_for(LIST_ORDER, pupils[-1])
 
 
 def _item_errors(error: ValidationError) -> list[BatchItemError]:
@@ -373,6 +459,17 @@ _UPDATE_PUPILS = text(
 )
 
 
+_EXISTING_PUPILS = (
+    select(Pupil.__table__)
+    .where(
+        Pupil.school_id == bindparam("school_id"),
+        # `= ANY(array)`: one statement text (and prepared plan) for 1 UPN or 1,000.
+        Pupil.upn == any_(bindparam("upns", type_=ARRAY(String))),
+    )
+    .with_for_update()
+)
+
+
 def _column_arrays(states: list[dict[str, Any]]) -> dict[str, list[Any]]:
     arrays: dict[str, list[Any]] = {name: [] for name, _ in _BATCH_COLUMNS}
     for state in states:
@@ -400,9 +497,7 @@ async def batch_upsert(
     existing = {
         row.upn: row
         for row in await session.execute(
-            select(Pupil.__table__)
-            .where(Pupil.school_id == school.id, Pupil.upn.in_(list(valid)))
-            .with_for_update()
+            _EXISTING_PUPILS, {"school_id": school.id, "upns": list(valid)}
         )
     }
     created: list[dict[str, Any]] = []
@@ -416,8 +511,13 @@ async def batch_upsert(
                     raise ValidationFailed(
                         [FieldError(field=name, message="Field required") for name in missing]
                     )
-                data = PupilCreate.model_validate(fields.model_dump(exclude_unset=True))
-                state = new_pupil_values(school, data)
+                # Every field was validated with the item; what creating adds is checked here
+                # (no nulls for required fields, needs ranked) rather than validating it again.
+                fields.refuse_nulls(*CREATE_NOT_NULLABLE)
+                problem = needs_problem(fields.primary_need, fields.secondary_need)
+                if problem:
+                    raise ValidationFailed([FieldError(field="secondary_need", message=problem)])
+                state = new_pupil_values(school, fields)
                 created.append(state)
                 status, pupil_id = "created", state["id"]
             else:

@@ -63,7 +63,10 @@ async def test_updated_pupils_read_back_with_a_new_version_and_etag(api):
     ]
     assert body["updated_at"] > pupil["updated_at"]
     # Fields not sent keep their values.
-    assert (body["last_name"], body["date_of_birth"]) == (pupil["last_name"], pupil["date_of_birth"])
+    assert (body["last_name"], body["date_of_birth"]) == (
+        pupil["last_name"],
+        pupil["date_of_birth"],
+    )
 
 
 async def test_an_unknown_contact_id_refuses_that_item_only(api, db):
@@ -156,3 +159,31 @@ async def test_a_batch_costs_the_same_statements_for_ten_pupils_or_a_thousand(ap
     assert statuses.count("updated") == 500 and statuses.count("created") == 500
     assert len(many) == len(few), "\n".join(many)
     assert len(many) <= 10, "\n".join(many)
+
+
+async def test_a_new_pupil_in_a_batch_is_checked_as_a_create_is(api, db):
+    school = await api.create_school(la_code="802")
+    items = [
+        pupil_body(upn=make_upn(), home_la_code=None),
+        pupil_body(upn=make_upn(), pupil_premium=None),
+        pupil_body(upn=make_upn(), contacts=None),
+        pupil_body(upn=make_upn(), primary_need=None, secondary_need="SPLD"),
+        pupil_body(upn=make_upn(), first_name=None),
+    ]
+    results = (await batch(api, school, items)).json()["results"]
+    assert [r["status"] for r in results] == ["created", "error", "error", "error", "error"]
+    assert [r["errors"][0]["field"] for r in results[1:]] == [
+        "pupil_premium",
+        "contacts",
+        "secondary_need",
+        "first_name",
+    ]
+    created = await db.fetchrow(
+        "select home_la_code, pupil_premium, contacts, sen_status, version from pupils"
+    )
+    assert (created["home_la_code"], created["pupil_premium"], created["sen_status"]) == (
+        "802",
+        False,
+        "N",
+    )
+    assert (created["contacts"], created["version"]) == ("[]", 1)

@@ -1,0 +1,86 @@
+"""The change feed's read side: a page of events after a seq, in the caller's scope.
+
+The hot path of catch-up (pages of 1,000): one statement on the direct pool, no transaction
+(a read of committed rows), and the stored event data passed through as the JSON text
+PostgreSQL holds rather than decoded and encoded again. The body is exactly `EventPage`'s
+(tests/events/test_feed_body.py compares them).
+"""
+
+import functools
+from typing import Any
+
+import orjson
+from sqlalchemy import (
+    ARRAY,
+    ColumnElement,
+    String,
+    Uuid,
+    any_,
+    bindparam,
+    cast,
+    false,
+    select,
+    true,
+)
+
+from app.core.db import Database, DirectStatement
+from app.core.security import Principal, Role
+from app.models import Pupil
+from app.models.event import Event
+from app.pupils.access import la_scope, scope_params
+
+
+def _bound_event_scope(role: Role) -> ColumnElement[bool]:
+    """Which events a caller may read; its values bound as `scope_params` names them."""
+    match role:
+        case Role.PLATFORM_ADMIN:
+            return true()
+        case Role.SENCO | Role.TEACHER:
+            return Event.school_id == bindparam("scope_school_id")
+        case Role.MIS_INTEGRATION:
+            # An MIS syncs pupil records; plans and cycles are not its business (SPEC.md §4).
+            return (Event.school_id == bindparam("scope_school_id")) & (Event.resource == "pupil")
+        case Role.PARENT:
+            return Event.pupil_id == any_(bindparam("scope_pupil_ids", type_=ARRAY(Uuid)))
+        case Role.LA_OFFICER:
+            # An LA follows the pupils with a request or claim submitted to it: all their events.
+            followed = select(Pupil.id).where(la_scope(bindparam("scope_la_code")))  # type: ignore[arg-type]
+            return Event.pupil_id.in_(followed)
+    return false()
+
+
+@functools.cache
+def _feed_statement(role: Role) -> DirectStatement:
+    columns = [
+        Event.seq,
+        Event.type,
+        Event.resource,
+        Event.resource_id,
+        Event.pupil_id,
+        Event.school_id,
+        Event.la_code,
+        Event.occurred_at,
+        cast(Event.data, String).label("data"),
+    ]
+    return DirectStatement(
+        select(*columns)
+        .where(Event.seq > bindparam("after"), _bound_event_scope(role))
+        .order_by(Event.seq)
+        .limit(bindparam("limit"))
+    )
+
+
+async def feed_page(database: Database, principal: Principal, after: int, limit: int) -> bytes:
+    """The JSON body of one feed page (`EventPage`)."""
+    params = {"after": after, "limit": limit, **scope_params(principal)}
+    rows = await database.fetch_all(_feed_statement(principal.role), params)
+    items: list[dict[str, Any]] = []
+    for row in rows:
+        item = dict(row)
+        item["seq"] = str(item["seq"])
+        item["data"] = orjson.Fragment(item["data"])
+        items.append(item)
+    page = {"items": items, "next_cursor": items[-1]["seq"] if items else None}
+    # UUIDs come as asyncpg's own type, which orjson leaves to `default`; datetimes in UTC
+    # end in Z, as pydantic writes them.
+    return orjson.dumps(page, default=str, option=orjson.OPT_UTC_Z)
