@@ -109,7 +109,9 @@ async def test_events_and_audit_entries_for_every_pupil_written(api, db):
     assert all(str(e["school_id"]) == school["id"] for e in events)
     assert events[0]["la_code"] == changed["home_la_code"]
     assert '"changed": ["year_group"]' in events[0]["data"]
-    assert all(f'"upn": "{item["upn"]}"' in e["data"] for e, item in zip(events[1:], new))
+    assert all(
+        f'"upn": "{item["upn"]}"' in e["data"] for e, item in zip(events[1:], new, strict=True)
+    )
 
     audit = await db.fetch(
         "select action, resource, resource_id, pupil_id, school_id, actor_role "
