@@ -146,6 +146,12 @@ async def keyset_page(
     return rows, cursor_for(order, rows[-1])
 
 
+def json_body(content: Any) -> bytes:
+    """JSON as pydantic writes our models: compact, UUIDs as text (asyncpg's own UUID type
+    included), datetimes in UTC ending in Z. For answers built from database rows."""
+    return orjson.dumps(content, default=str, option=orjson.OPT_UTC_Z)
+
+
 def prefers_over_json(accept: str | None, media_type: str) -> bool:
     """Whether an Accept header asks for `media_type` by name, at least as strongly as for JSON
     (a q of 0 means "not this"). JSON stays the default."""

@@ -24,6 +24,7 @@ from sqlalchemy import (
 )
 
 from app.core.db import Database, DirectStatement
+from app.core.http import json_body
 from app.core.security import Principal, Role
 from app.models import Pupil
 from app.models.event import Event
@@ -80,7 +81,4 @@ async def feed_page(database: Database, principal: Principal, after: int, limit:
         item["seq"] = str(item["seq"])
         item["data"] = orjson.Fragment(item["data"])
         items.append(item)
-    page = {"items": items, "next_cursor": items[-1]["seq"] if items else None}
-    # UUIDs come as asyncpg's own type, which orjson leaves to `default`; datetimes in UTC
-    # end in Z, as pydantic writes them.
-    return orjson.dumps(page, default=str, option=orjson.OPT_UTC_Z)
+    return json_body({"items": items, "next_cursor": items[-1]["seq"] if items else None})
