@@ -13,6 +13,7 @@ from app.audit.service import Touched, record_access
 from app.core.clock import today_london, utcnow
 from app.core.departures import DepartureOut
 from app.core.money import money_text
+from app.core.schemas import STORED
 from app.core.security import Principal, Role
 from app.cycles.schemas import (
     AssessmentRecord,
@@ -229,12 +230,16 @@ async def build_evidence_bundle(
                     started_at=cycle.created_at,
                     stage_entered_at=cycle.stage_entered_at,
                     completed_at=cycle.completed_at,
-                    assessment=AssessmentRecord.model_validate(cycle.assessment),
-                    plan=PlanRecord.model_validate(cycle.plan),
+                    assessment=AssessmentRecord.model_validate(cycle.assessment, context=STORED),
+                    plan=PlanRecord.model_validate(cycle.plan, context=STORED),
                     delivery=_delivery(cycle, delivery.get(cycle.id, [])),
-                    review=ReviewRecord.model_validate(cycle.review),
-                    departures=[DepartureOut.model_validate(d) for d in cycle.departures],
-                    views_log=[ViewEntry.model_validate(v) for v in cycle.views_log],
+                    review=ReviewRecord.model_validate(cycle.review, context=STORED),
+                    departures=[
+                        DepartureOut.model_validate(d, context=STORED) for d in cycle.departures
+                    ],
+                    views_log=[
+                        ViewEntry.model_validate(v, context=STORED) for v in cycle.views_log
+                    ],
                 )
             )
         bundle_plans.append(

@@ -145,4 +145,7 @@ async def get_ehc_evidence(
             media_type=PDF,
             headers={"Content-Disposition": f'inline; filename="ehc-evidence-{request_id}.pdf"'},
         )
-    return bundle
+    # Serialised once: returned as a model, FastAPI would validate the whole bundle again.
+    return Response(
+        EvidenceBundle.__pydantic_serializer__.to_json(bundle), media_type="application/json"
+    )
