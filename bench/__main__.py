@@ -606,7 +606,8 @@ def report(
         )
         checks.append(
             (
-                f"evidence (heavy) p50 < 50 ms at {evidence.connections or default_connections} conns",
+                f"evidence (heavy) p50 < 50 ms at "
+                f"{evidence.connections or default_connections} conns",
                 evidence.latency_ms("p50") < 50 and evidence.failures == 0,
                 f"p50 {evidence.latency_ms('p50'):.1f} ms{statements_note}",
             )
