@@ -148,13 +148,21 @@ class Database:
                     )
         return self._direct_pool
 
+    async def _acquire_direct(self) -> tuple[asyncpg.Pool, asyncpg.Connection]:
+        """A connection of the direct pool, waiting at most the pool timeout (then 503)."""
+        pool = await self.direct_pool()
+        if pool.get_idle_size():
+            # One is free: no wait to bound, so no timer to arm and cancel.
+            return pool, await pool.acquire()
+        # asyncio.timeout rather than acquire(timeout=...), which spawns a task per call.
+        async with asyncio.timeout(self.settings.db_pool_timeout_seconds):
+            return pool, await pool.acquire()
+
     async def fetch_all(
         self, statement: DirectStatement, params: Mapping[str, Any]
     ) -> list[Mapping[str, Any]]:
         """The statement's rows (asyncpg Records: read-only mappings)."""
-        pool = await self.direct_pool()
-        async with asyncio.timeout(self.settings.db_pool_timeout_seconds):
-            connection = await pool.acquire()
+        pool, connection = await self._acquire_direct()
         try:
             rows: list[Mapping[str, Any]] = await connection.fetch(
                 statement.sql, *statement.arguments(params)
@@ -167,10 +175,7 @@ class Database:
         self, statement: DirectStatement, params: Mapping[str, Any]
     ) -> Mapping[str, Any] | None:
         """The statement's first row (an asyncpg Record: a read-only mapping), or None."""
-        pool = await self.direct_pool()
-        # asyncio.timeout rather than acquire(timeout=...), which spawns a task per call.
-        async with asyncio.timeout(self.settings.db_pool_timeout_seconds):
-            connection = await pool.acquire()
+        pool, connection = await self._acquire_direct()
         try:
             row: Mapping[str, Any] | None = await connection.fetchrow(
                 statement.sql, *statement.arguments(params)
