@@ -2,33 +2,15 @@
 tables."""
 
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import MetaData, Select, Table, event, func, select
+from sqlalchemy import MetaData, Select, Table, func, select
 
 from app.models import Base
 from tests.cycles.helpers import EARLY, FULL_ASSESSMENT, Cycles, full_plan, today
 from tests.factories import Api
 
 REASON = "Parents' claim against the school is before the tribunal"
-
-
-@contextmanager
-def counted_statements(app: Any) -> Iterator[list[str]]:
-    """The SQL statements the app sends while the block runs."""
-    statements: list[str] = []
-
-    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        statements.append(statement)
-
-    engine = app.state.database.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
 
 
 def pupil_tables(metadata: MetaData = Base.metadata) -> dict[str, Table]:

@@ -9,11 +9,11 @@ from tests.core.test_errors import assert_problem
 from tests.cycles.helpers import Cycles
 from tests.data_protection.helpers import (
     REASON,
-    counted_statements,
     primary_keys,
     pupil_tables,
     seed_every_record,
 )
+from tests.sql import counted_statements
 
 
 def section_items(export: dict, section: str) -> list[dict]:

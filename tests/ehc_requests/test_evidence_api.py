@@ -1,29 +1,13 @@
 """The EHC evidence bundle (JSON): contents, who may read it, and a fixed query count."""
 
 import io
-from contextlib import contextmanager
 
 from pypdf import PdfReader
-from sqlalchemy import event
 
 from tests.core.test_errors import assert_problem
 from tests.cycles.helpers import Cycles
 from tests.local_offer.helpers import publish, refer
-
-
-@contextmanager
-def counted_statements(app):
-    statements = []
-
-    def count(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
-    engine = app.state.database.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
+from tests.sql import counted_statements
 
 
 async def submitted_request(api, school, pupil, completed_cycles):

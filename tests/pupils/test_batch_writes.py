@@ -1,27 +1,9 @@
 """What a batch writes: rows, versions, events, audit entries and leavers, in a fixed number of
 statements whatever the number of pupils."""
 
-from contextlib import contextmanager
-
-from sqlalchemy import event
-
 from tests.cycles.helpers import Cycles
 from tests.factories import make_upn, pupil_body
-
-
-@contextmanager
-def counted_statements(app):
-    statements: list[str] = []
-
-    def count(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
-    engine = app.state.database.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
+from tests.sql import counted_statements
 
 
 async def batch(api, school, items, headers=None):

@@ -1,9 +1,5 @@
 """Building known data for the school reports through the API (and counting statements)."""
 
-from contextlib import contextmanager
-
-from sqlalchemy import event
-
 from tests.cycles.helpers import Cycles
 
 # The funding tests' provisions: full_plan()'s phonics group costs 471.50 a year.
@@ -23,21 +19,6 @@ NO_EVIDENCE = {
     "rule": "ehc.evidence_of_sen_support",
     "reason": "Needs are severe and were evident on entry",
 }
-
-
-@contextmanager
-def counted_statements(app):
-    statements = []
-
-    def count(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
-    engine = app.state.database.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
 
 
 async def open_plan(api, school, pupil, opened_on=None):

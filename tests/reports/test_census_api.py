@@ -4,7 +4,8 @@ from datetime import timedelta
 
 from app.core.clock import today_london
 from tests.core.test_errors import assert_problem
-from tests.reports.helpers import close_plan, counted_statements, issue_ehc_plan, open_plan
+from tests.reports.helpers import close_plan, issue_ehc_plan, open_plan
+from tests.sql import counted_statements
 
 TODAY = today_london()
 CENSUS_DAY = TODAY - timedelta(days=30)

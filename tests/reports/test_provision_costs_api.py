@@ -7,11 +7,11 @@ from tests.cycles.helpers import Cycles
 from tests.reports.helpers import (
     EXPENSIVE,
     close_plan,
-    counted_statements,
     issue_ehc_plan,
     open_plan,
     pupil_in_do,
 )
+from tests.sql import counted_statements
 
 PERIOD = financial_year_of(today_london())
 

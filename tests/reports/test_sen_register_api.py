@@ -7,7 +7,8 @@ from datetime import timedelta
 from app.core.clock import today_london
 from tests.core.test_errors import assert_problem
 from tests.cycles.helpers import Cycles, days_from_today
-from tests.reports.helpers import counted_statements, issue_ehc_plan, pupil_in_do
+from tests.reports.helpers import issue_ehc_plan, pupil_in_do
+from tests.sql import counted_statements
 
 CSV_HEADER = (
     "upn,first_name,last_name,year_group,sen_status,primary_need,secondary_need,"
