@@ -184,10 +184,11 @@ async def create_pupil(
 
 
 def pupil_out_columns(rows: CTE) -> list[ColumnElement[Any]]:
-    """`PupilOut`'s fields in its order, from a CTE of pupil rows; contacts as the JSON text
-    stored (passed through to the answer, see `pupil_json`)."""
+    """`PupilOut`'s fields in its order, from a CTE of pupil rows; ids as text and contacts as
+    the JSON text stored (passed through to the answer, see `pupil_json`)."""
+    as_text = {"id", "school_id", "contacts"}  # written as they come, no Python call each
     return [
-        cast(rows.c.contacts, String).label("contacts") if name == "contacts" else rows.c[name]
+        cast(rows.c[name], String).label(name) if name in as_text else rows.c[name]
         for name in PupilOut.model_fields
     ]
 
