@@ -35,7 +35,7 @@ class Settings(BaseSettings):
 
     # Bulk writes (the pupil batch) admitted at once per process; the rest queue, without a
     # database connection, for at most the timeout, then answer 503 with Retry-After.
-    bulk_write_concurrency: int = Field(default=2, ge=1, validation_alias="SEN_BULK_WRITES")
+    bulk_write_concurrency: int = Field(default=4, ge=1, validation_alias="SEN_BULK_WRITES")
     bulk_write_queue_seconds: float = Field(
         default=30.0, gt=0, validation_alias="SEN_BULK_WRITE_QUEUE_SECONDS"
     )
