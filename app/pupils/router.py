@@ -1,13 +1,13 @@
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 
 from app.core.db import BulkWriteRoute, CurrentDatabase, Session, UnitOfWorkRoute
 from app.core.errors import error_responses
 from app.core.http import API_PREFIX, Cursor, IfMatch, Limit, etag, json_body, set_etag
 from app.core.schemas import Page, Rfc3339DateTime, SearchText
-from app.core.security import CurrentPrincipal
+from app.core.security import CurrentPrincipal, current_principal
 from app.models.enums import SenStatus, YearGroup
 from app.pupils import service
 from app.pupils.schemas import PupilBatch, PupilBatchResult, PupilCreate, PupilOut, PupilUpdate
@@ -103,11 +103,12 @@ router.add_api_route(
     responses=error_responses(404),
     summary="Read one pupil",
 )
-async def get_pupil(
-    pupil_id: uuid.UUID, database: CurrentDatabase, principal: CurrentPrincipal
-) -> Response:
+async def get_pupil(pupil_id: uuid.UUID, request: Request) -> Response:
     # The hot read: one statement, no session, the row written as PupilOut's JSON directly.
-    row = await service.read_pupil(database, principal, pupil_id)
+    # The caller and the database are taken here rather than as dependencies: FastAPI's
+    # solving of two sub-dependencies was ~8% of this request's CPU.
+    principal = await current_principal(request)
+    row = await service.read_pupil(request.app.state.database, principal, pupil_id)
     return Response(
         json_body(service.pupil_json(row)),
         media_type="application/json",
