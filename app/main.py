@@ -17,6 +17,7 @@ from app.core.errors import Problem, install_error_handlers
 from app.core.logging import configure_logging
 from app.core.middleware import EdgeMiddleware
 from app.health import router as health_router
+from app.pupils.hot import HotPupilRead
 
 logger = logging.getLogger("app")
 
@@ -102,6 +103,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 # What include_router would have applied: the app's operationIds.
                 route.operation_id = operation_id(route)
             app.router.routes.append(route)
+    # Outermost last: the hot read is answered inside the edge (request id, log, metrics).
+    app.add_middleware(HotPupilRead)
     app.add_middleware(EdgeMiddleware, max_body_bytes=settings.max_body_bytes)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
