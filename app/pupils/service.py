@@ -446,7 +446,8 @@ _BATCH_COLUMNS = (
     ("contacts", ARRAY(String)),  # JSON texts, cast to jsonb in SQL
     ("left_on", ARRAY(Date)),
 )
-_BATCH_NAMES = ", ".join(name for name, _ in _BATCH_COLUMNS)
+_BATCH_NAMES_LIST = tuple(name for name, _ in _BATCH_COLUMNS)
+_BATCH_NAMES = ", ".join(_BATCH_NAMES_LIST)
 _BATCH_ARRAYS = ", ".join(f":{name}" for name, _ in _BATCH_COLUMNS)
 _BATCH_BINDS = [bindparam(name, type_=type_) for name, type_ in _BATCH_COLUMNS]
 
@@ -546,7 +547,7 @@ async def batch_upsert(
             else:
                 changes = planned_changes(current, fields)
                 if changes:
-                    state = {name: getattr(current, name) for name in dict(_BATCH_COLUMNS)}
+                    state = {name: getattr(current, name) for name in _BATCH_NAMES_LIST}
                     updated.append((current, state | changes, sorted(changes)))
                 status, pupil_id = ("updated" if changes else "unchanged"), current.id
         except ValidationFailed as error:
