@@ -8,7 +8,8 @@ stored idempotent answer and the change-feed events go into that same transactio
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping
+from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 import asyncpg
@@ -148,40 +149,40 @@ class Database:
                     )
         return self._direct_pool
 
-    async def _acquire_direct(self) -> tuple[asyncpg.Pool, asyncpg.Connection]:
-        """A connection of the direct pool, waiting at most the pool timeout (then 503)."""
+    @asynccontextmanager
+    async def direct_connection(self) -> AsyncIterator[asyncpg.Connection]:
+        """A connection of the direct pool, waited for at most the pool timeout (then 503)."""
         pool = await self.direct_pool()
         if pool.get_idle_size():
             # One is free: no wait to bound, so no timer to arm and cancel.
-            return pool, await pool.acquire()
-        # asyncio.timeout rather than acquire(timeout=...), which spawns a task per call.
-        async with asyncio.timeout(self.settings.db_pool_timeout_seconds):
-            return pool, await pool.acquire()
+            connection = await pool.acquire()
+        else:
+            # asyncio.timeout rather than acquire(timeout=...), which spawns a task per call.
+            async with asyncio.timeout(self.settings.db_pool_timeout_seconds):
+                connection = await pool.acquire()
+        try:
+            yield connection
+        finally:
+            await pool.release(connection)
 
     async def fetch_all(
         self, statement: DirectStatement, params: Mapping[str, Any]
     ) -> list[Mapping[str, Any]]:
         """The statement's rows (asyncpg Records: read-only mappings)."""
-        pool, connection = await self._acquire_direct()
-        try:
+        async with self.direct_connection() as connection:
             rows: list[Mapping[str, Any]] = await connection.fetch(
                 statement.sql, *statement.arguments(params)
             )
-        finally:
-            await pool.release(connection)
         return rows
 
     async def fetch_one(
         self, statement: DirectStatement, params: Mapping[str, Any]
     ) -> Mapping[str, Any] | None:
         """The statement's first row (an asyncpg Record: a read-only mapping), or None."""
-        pool, connection = await self._acquire_direct()
-        try:
+        async with self.direct_connection() as connection:
             row: Mapping[str, Any] | None = await connection.fetchrow(
                 statement.sql, *statement.arguments(params)
             )
-        finally:
-            await pool.release(connection)
         return row
 
     async def ping(self, wait_seconds: float) -> None:

@@ -45,7 +45,7 @@ def _bound_event_scope(role: Role) -> ColumnElement[bool]:
             return Event.pupil_id == any_(bindparam("scope_pupil_ids", type_=ARRAY(Uuid)))
         case Role.LA_OFFICER:
             # An LA follows the pupils with a request or claim submitted to it: all their events.
-            followed = select(Pupil.id).where(la_scope(bindparam("scope_la_code")))  # type: ignore[arg-type]
+            followed = select(Pupil.id).where(la_scope(bindparam("scope_la_code")))
             return Event.pupil_id.in_(followed)
     return false()
 

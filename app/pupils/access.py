@@ -1,6 +1,7 @@
 """Which pupils a caller may see (SPEC.md §4): out of scope is always 404, never 403."""
 
 import uuid
+from collections.abc import Mapping
 from typing import Any, TypeVar
 
 from sqlalchemy import (
@@ -26,36 +27,37 @@ from app.models.funding import FundingClaim
 RowT = TypeVar("RowT")
 
 
+def _scope_value(
+    name: str, values: Mapping[str, Any] | None, type_: Any = None
+) -> BindParameter[Any]:
+    """The parameter `name` of a scope: left open for statements that bind the caller's values
+    at execution (`scope_params`), or holding the value now (unique, so that scopes used twice
+    in one statement never clash)."""
+    if values is None:
+        return bindparam(name, type_=type_)
+    return bindparam(name, values[name], type_=type_, unique=True)
+
+
 def pupil_scope(principal: Principal) -> ColumnElement[bool]:
     """A SQL condition on `Pupil` that holds for exactly the pupils in the caller's scope."""
-    match principal.role:
-        case Role.PLATFORM_ADMIN:
-            return true()
-        case Role.SENCO | Role.TEACHER | Role.MIS_INTEGRATION:
-            return Pupil.school_id == principal.school_id
-        case Role.PARENT:
-            if not principal.pupil_ids:
-                return false()
-            return Pupil.id.in_(principal.pupil_ids)
-        case Role.LA_OFFICER:
-            return la_scope(principal.la_code)
-    return false()
+    return bound_pupil_scope(principal.role, scope_params(principal))
 
 
-def bound_pupil_scope(role: Role) -> ColumnElement[bool]:
-    """`pupil_scope` with the caller's values left as parameters (`scope_params`), for
-    statements built once per role and reused."""
+def bound_pupil_scope(role: Role, values: Mapping[str, Any] | None = None) -> ColumnElement[bool]:
+    """The pupils a role's caller may see. Without `values`, the caller's values are left as
+    parameters (`scope_params` names them) for statements built once per role and bound at
+    execution; `pupil_scope` passes them."""
     match role:
         case Role.PLATFORM_ADMIN:
             return true()
         case Role.SENCO | Role.TEACHER | Role.MIS_INTEGRATION:
-            return Pupil.school_id == bindparam("scope_school_id")
+            return Pupil.school_id == _scope_value("scope_school_id", values)
         case Role.PARENT:
             # `= ANY(array)` rather than an expanding IN list: the SQL stays the same whatever
             # the number of children, so it compiles once.
-            return Pupil.id == any_(bindparam("scope_pupil_ids", type_=ARRAY(Uuid)))
+            return Pupil.id == any_(_scope_value("scope_pupil_ids", values, ARRAY(Uuid)))
         case Role.LA_OFFICER:
-            return la_scope(bindparam("scope_la_code"))  # type: ignore[arg-type]
+            return la_scope(_scope_value("scope_la_code", values))
     return false()
 
 
@@ -64,14 +66,14 @@ def scope_params(principal: Principal) -> dict[str, Any]:
         case Role.SENCO | Role.TEACHER | Role.MIS_INTEGRATION:
             return {"scope_school_id": principal.school_id}
         case Role.PARENT:
-            # An empty IN list matches nothing, as a parent with no children should.
+            # An empty array matches nothing, as a parent with no children should.
             return {"scope_pupil_ids": list(principal.pupil_ids)}
         case Role.LA_OFFICER:
             return {"scope_la_code": principal.la_code}
     return {}
 
 
-def la_scope(la_code: str | None) -> ColumnElement[bool]:
+def la_scope(la_code: BindParameter[Any] | str | None) -> ColumnElement[bool]:
     """An LA sees a pupil once an EHC request or top-up claim to it has been submitted, and
     keeps seeing it after the decision or a withdrawal. Drafts stay invisible: `la_code` is
     only set on submission."""
@@ -85,37 +87,26 @@ def la_scope(la_code: str | None) -> ColumnElement[bool]:
 
 def school_scope(principal: Principal) -> ColumnElement[bool]:
     """A SQL condition on `School`: the schools a caller may read."""
-    match principal.role:
-        case Role.PLATFORM_ADMIN:
-            return true()
-        case Role.SENCO | Role.TEACHER | Role.MIS_INTEGRATION:
-            return School.id == principal.school_id
-        case Role.LA_OFFICER:
-            # Its own schools, and the schools of the pupils it follows elsewhere.
-            return or_(
-                School.la_code == principal.la_code,
-                School.id.in_(select(Pupil.school_id).where(la_scope(principal.la_code))),
-            )
-        case Role.PARENT:
-            return School.id.in_(select(Pupil.school_id).where(pupil_scope(principal)))
-    return false()
+    return bound_school_scope(principal.role, scope_params(principal))
 
 
-def bound_school_scope(role: Role) -> ColumnElement[bool]:
-    """`school_scope` with the caller's values left as parameters (`scope_params`)."""
+def bound_school_scope(role: Role, values: Mapping[str, Any] | None = None) -> ColumnElement[bool]:
+    """The schools a role's caller may read: its own school, an LA's own schools and the
+    schools of the pupils it follows elsewhere, a parent's children's schools. `values` as in
+    `bound_pupil_scope`."""
     match role:
         case Role.PLATFORM_ADMIN:
             return true()
         case Role.SENCO | Role.TEACHER | Role.MIS_INTEGRATION:
-            return School.id == bindparam("scope_school_id")
+            return School.id == _scope_value("scope_school_id", values)
         case Role.LA_OFFICER:
-            la_code: BindParameter[str] = bindparam("scope_la_code")
+            la_code = _scope_value("scope_la_code", values)
             return or_(
                 School.la_code == la_code,
-                School.id.in_(select(Pupil.school_id).where(la_scope(la_code))),  # type: ignore[arg-type]
+                School.id.in_(select(Pupil.school_id).where(la_scope(la_code))),
             )
         case Role.PARENT:
-            return School.id.in_(select(Pupil.school_id).where(bound_pupil_scope(role)))
+            return School.id.in_(select(Pupil.school_id).where(bound_pupil_scope(role, values)))
     return false()
 
 

@@ -72,15 +72,29 @@ def touched(pupil: Pupil) -> Touched:
 
 
 def pupil_event(type_: str, pupil: Pupil, **data: Any) -> PendingEvent:
-    """Pupil events carry the UPN (the key MIS systems match on) and never other personal data."""
+    return pupil_event_of(
+        type_,
+        pupil_id=pupil.id,
+        school_id=pupil.school_id,
+        upn=pupil.upn,
+        la_code=pupil.home_la_code,
+        **data,
+    )
+
+
+def pupil_event_of(
+    type_: str, *, pupil_id: uuid.UUID, school_id: uuid.UUID, upn: str, la_code: str, **data: Any
+) -> PendingEvent:
+    """Pupil events carry the UPN (the key MIS systems match on) and never other personal data.
+    From column values: the batch writes rows, not ORM objects."""
     return PendingEvent(
         type=type_,
         resource="pupil",
-        resource_id=pupil.id,
-        pupil_id=pupil.id,
-        school_id=pupil.school_id,
-        la_code=pupil.home_la_code,
-        data={"upn": pupil.upn, **data},
+        resource_id=pupil_id,
+        pupil_id=pupil_id,
+        school_id=school_id,
+        la_code=la_code,
+        data={"upn": upn, **data},
     )
 
 
@@ -566,10 +580,10 @@ async def batch_upsert(
     for current, state, changed in updated:
         emit(
             session,
-            _batch_event(
+            pupil_event_of(
                 "pupil.updated",
-                current.id,
-                school,
+                pupil_id=current.id,
+                school_id=school.id,
                 upn=current.upn,
                 la_code=state["home_la_code"],
                 changed=changed,
@@ -582,10 +596,10 @@ async def batch_upsert(
     for state in created:
         emit(
             session,
-            _batch_event(
+            pupil_event_of(
                 "pupil.created",
-                state["id"],
-                school,
+                pupil_id=state["id"],
+                school_id=school.id,
                 upn=state["upn"],
                 la_code=state["home_la_code"],
             ),
@@ -605,21 +619,6 @@ async def batch_upsert(
         [Touched(resource_id=c.id, pupil_id=c.id, school_id=school.id) for c, _, _ in updated],
     )
     return [result for result in results if result is not None]
-
-
-def _batch_event(
-    type_: str, pupil_id: uuid.UUID, school: School, *, upn: str, la_code: str, **data: Any
-) -> PendingEvent:
-    """`pupil_event`'s content, from a batch's column values rather than an ORM object."""
-    return PendingEvent(
-        type=type_,
-        resource="pupil",
-        resource_id=pupil_id,
-        pupil_id=pupil_id,
-        school_id=school.id,
-        la_code=la_code,
-        data={"upn": upn, **data},
-    )
 
 
 async def _write_batch(
