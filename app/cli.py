@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from app.data_protection.service import PurgeReport
 
 DEV_SECRET_FILE = "dev-jwt-secret"
+DEV_TOKEN_LIFETIME_SECONDS = 12 * 3600
 # Whoever can run the CLI against DATABASE_URL already holds the keys to the database.
 CLI_PRINCIPAL = Principal(sub="sen-api-cli", role=Role.PLATFORM_ADMIN)
 
@@ -52,6 +53,8 @@ def serve(args: argparse.Namespace) -> int:
     development = settings.jwt_secret is None and settings.jwt_jwks_url is None
     if development:
         os.environ["SEN_JWT_SECRET"] = _dev_secret(settings)
+        # The printed token lives 12 hours: the development server alone allows that.
+        os.environ.setdefault("SEN_MAX_TOKEN_SECONDS", str(DEV_TOKEN_LIFETIME_SECONDS))
         get_settings.cache_clear()
         settings = get_settings()
     embedded = None
@@ -74,7 +77,7 @@ def serve(args: argparse.Namespace) -> int:
             settings,
             sub="dev-admin",
             role=Role.PLATFORM_ADMIN,
-            lifetime=timedelta(hours=12),
+            lifetime=timedelta(seconds=DEV_TOKEN_LIFETIME_SECONDS),
         )
         print(f"  a platform_admin token (12 h) for your first call:\n\n{token}\n")
         print(f'  curl -H "Authorization: Bearer $TOKEN" {base}/v1/schools\n', flush=True)
@@ -113,6 +116,13 @@ def token(args: argparse.Namespace) -> int:
     settings = get_settings()
     if settings.jwt_secret is None:
         print("SEN_JWT_SECRET is not set", file=sys.stderr)
+        return 2
+    if args.minutes * 60 > settings.max_token_seconds:
+        print(
+            f"--minutes {args.minutes} exceeds SEN_MAX_TOKEN_SECONDS "
+            f"({settings.max_token_seconds} s): the service would refuse the token",
+            file=sys.stderr,
+        )
         return 2
     role = Role(args.role)
     print(

@@ -18,7 +18,11 @@ class Settings(BaseSettings):
     jwt_secret: SecretStr | None = Field(default=None, validation_alias="SEN_JWT_SECRET")
     jwt_audience: str = Field(default="sen-support-api", validation_alias="SEN_JWT_AUDIENCE")
     jwt_jwks_url: str | None = Field(default=None, validation_alias="SEN_JWT_JWKS_URL")
-    jwt_issuer: str = Field(default="sen-support-api", validation_alias="SEN_JWT_ISSUER")
+    # When set, every token's `iss` must equal it; tokens this service mints carry it (or
+    # DEFAULT_ISSUER when unset).
+    jwt_issuer: str | None = Field(default=None, validation_alias="SEN_JWT_ISSUER")
+    # The longest a token may live (`exp - iat`), whoever signed it (SPEC.md §4).
+    max_token_seconds: int = Field(default=3600, ge=60, validation_alias="SEN_MAX_TOKEN_SECONDS")
 
     db_pool_size: int = Field(default=10, ge=1, validation_alias="SEN_DB_POOL_SIZE")
     db_max_overflow: int = Field(default=5, ge=0, validation_alias="SEN_DB_MAX_OVERFLOW")

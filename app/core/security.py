@@ -24,6 +24,12 @@ logger = logging.getLogger("app.security")
 
 HS256 = "HS256"
 DEFAULT_TOKEN_LIFETIME = timedelta(hours=1)
+DEFAULT_ISSUER = "sen-support-api"
+# The audit trail keeps `actor_sub` in 200 characters: a longer subject could never be audited,
+# so its token is refused at the door rather than failing every audited call later.
+MAX_SUBJECT_LENGTH = 200
+# Clock skew tolerated between the token's signer and this service, for `iat` and `exp`.
+CLOCK_SKEW_SECONDS = 30
 # The claim naming the API client a token was issued to by POST /v1/oauth/token.
 CLIENT_CLAIM = "cid"
 # Identity-provider keys: each key type verifies exactly one algorithm, so a token can never
@@ -83,7 +89,7 @@ def mint_token(
         "sub": sub,
         "role": role.value,
         "aud": settings.jwt_audience,
-        "iss": settings.jwt_issuer,
+        "iss": settings.jwt_issuer or DEFAULT_ISSUER,
         "iat": int(now.timestamp()),
         "exp": int((now + lifetime).timestamp()),
     }
@@ -113,6 +119,8 @@ def principal_from_claims(claims: dict[str, Any], *, api_client_claim: bool = Tr
     sub = claims.get("sub")
     if not isinstance(sub, str) or not sub:
         raise Unauthorized("Token has no subject")
+    if len(sub) > MAX_SUBJECT_LENGTH:
+        raise Unauthorized(f"The token's subject is longer than {MAX_SUBJECT_LENGTH} characters")
     try:
         role = Role(str(claims.get("role")))
     except ValueError:
@@ -146,6 +154,9 @@ def principal_from_claims(claims: dict[str, Any], *, api_client_claim: bool = Tr
 
 
 def _checked_claims(token: str, key: Any, algorithm: str, settings: Settings) -> dict[str, Any]:
+    required = ["exp", "iat", "sub", "aud"]
+    if settings.jwt_issuer is not None:
+        required.append("iss")
     try:
         claims: dict[str, Any] = jwt.decode(
             token,
@@ -153,14 +164,29 @@ def _checked_claims(token: str, key: Any, algorithm: str, settings: Settings) ->
             # Pinned: a token naming another algorithm (or "none") is refused.
             algorithms=[algorithm],
             audience=settings.jwt_audience,
-            options={"require": ["exp", "sub", "aud"]},
+            issuer=settings.jwt_issuer,
+            # `iat` is checked below, with the skew a signer's clock may have; `exp` strictly.
+            options={"require": required, "verify_iat": False},
         )
     except jwt.ExpiredSignatureError:
         raise Unauthorized("The token has expired") from None
     except jwt.InvalidAudienceError:
         raise Unauthorized("The token is for another audience") from None
+    except jwt.InvalidIssuerError:
+        raise Unauthorized("The token is from another issuer") from None
     except jwt.PyJWTError:
         raise Unauthorized("The token is invalid") from None
+    issued_at = claims["iat"]
+    if not isinstance(issued_at, int | float) or isinstance(issued_at, bool):
+        raise Unauthorized("The token's iat is not a time")
+    if issued_at > time.time() + CLOCK_SKEW_SECONDS:
+        raise Unauthorized("The token was issued in the future")
+    # A stolen ten-year token must not work for ten years: the lifetime is bounded here,
+    # whatever the signer chose.
+    if claims["exp"] - issued_at > settings.max_token_seconds:
+        raise Unauthorized(
+            f"The token lives longer than {settings.max_token_seconds} seconds (exp - iat)"
+        )
     return claims
 
 

@@ -531,7 +531,12 @@ async def check_transition(
     # The dry run answers as the transition would: a closed plan's cycles cannot move at all.
     _ensure_can_move(plan)
     context = await cycle_context(session, pupil, to.value)
-    return evaluate_cycle_transition(cycle_state(cycle), to.value, context, today_london())
+    evaluation = evaluate_cycle_transition(cycle_state(cycle), to.value, context, today_london())
+    # A dry run reads the pupil's records to judge them: audited as a read (SPEC.md §4).
+    await record_access(
+        session, principal, AuditAction.READ, "cycle", [cycle_touched(cycle, pupil)]
+    )
+    return evaluation
 
 
 async def transition_cycle(
@@ -607,7 +612,12 @@ async def _apply_decision(
                 resource_id=request.id,
                 pupil_id=pupil.id,
                 school_id=pupil.school_id,
-                la_code=pupil.home_la_code,
-                data={"upn": pupil.upn, "status": request.status},
+                # A draft: no LA until submission (SPEC.md §4).
+                la_code=None,
+                data={
+                    "upn": pupil.upn,
+                    "status": request.status,
+                    "requested_by": request.requested_by,
+                },
             ),
         )

@@ -54,8 +54,9 @@ from app.models import (
 from app.models.enums import AuditAction, ConcernStatus, Stage
 from app.specialists.schemas import waiting_days
 
-# "for the school and for an LA officer of the request's LA (and nobody else)"
-EVIDENCE_READERS = (Role.SENCO, Role.TEACHER, Role.LA_OFFICER)
+# The school, an officer of the request's LA, and the platform admin, who reads everything
+# (SPEC.md §4).
+EVIDENCE_READERS = (Role.SENCO, Role.TEACHER, Role.LA_OFFICER, Role.PLATFORM_ADMIN)
 REACHED_DO = (Stage.DO.value, Stage.REVIEW.value, Stage.COMPLETE.value)
 
 
@@ -187,12 +188,14 @@ async def build_evidence_bundle(
             )
         ).all()
     )
+    claim_query = select(FundingClaim).where(FundingClaim.pupil_id == pupil.id)
+    if principal.role is Role.LA_OFFICER:
+        # Drafts stay the school's (SPEC.md §4): `la_code` is set on submission.
+        claim_query = claim_query.where(FundingClaim.la_code.is_not(None))
     claims = list(
         (
             await session.scalars(
-                select(FundingClaim)
-                .where(FundingClaim.pupil_id == pupil.id)
-                .order_by(FundingClaim.period, FundingClaim.created_at)
+                claim_query.order_by(FundingClaim.period, FundingClaim.created_at)
             )
         ).all()
     )

@@ -110,7 +110,8 @@ def request_event(type_: str, request: EhcRequest, pupil: Pupil) -> PendingEvent
         resource_id=request.id,
         pupil_id=pupil.id,
         school_id=pupil.school_id,
-        la_code=request.la_code or pupil.home_la_code,
+        # Null until submission: a draft's events never reach an LA's feed (SPEC.md §4).
+        la_code=request.la_code,
         data={"upn": pupil.upn, "status": request.status, "requested_by": request.requested_by},
     )
 
@@ -215,11 +216,17 @@ def _check_mover(principal: Principal, request: EhcRequest, to: EhcRequestStatus
         if principal.role is not Role.LA_OFFICER or principal.la_code != request.la_code:
             raise Forbidden("Only an officer of the request's LA decides it")
         return
-    if principal.role is Role.SENCO:
+    # A parent's request is the parent's statutory right (Children and Families Act 2014
+    # s.36(1)): the school cannot submit or withdraw it, nor a parent the school's.
+    by_parent = request.requested_by == EhcRequestedBy.PARENT.value
+    if principal.role is Role.PARENT and by_parent:
         return
-    if principal.role is Role.PARENT and request.requested_by == EhcRequestedBy.PARENT.value:
+    if principal.role is Role.SENCO and not by_parent:
         return
-    raise Forbidden("Only the school's SENCO, or the parent for its own request, may do this")
+    raise Forbidden(
+        "A parent's request is submitted or withdrawn only by the parent, "
+        "a school's or young person's only by the school's SENCO"
+    )
 
 
 async def transition_request(

@@ -15,10 +15,12 @@ from sqlalchemy import (
     ColumnElement,
     String,
     Uuid,
+    and_,
     any_,
     bindparam,
     cast,
     false,
+    or_,
     select,
     true,
 )
@@ -29,6 +31,9 @@ from app.core.security import Principal, Role
 from app.models import Pupil
 from app.models.event import Event
 from app.pupils.access import la_scope, scope_params
+
+# Resources whose drafts LA officers never see (SPEC.md §4).
+LA_WITHHELD_WHILE_DRAFT = ("ehc_request", "funding_claim")
 
 
 def _bound_event_scope(role: Role) -> ColumnElement[bool]:
@@ -44,9 +49,16 @@ def _bound_event_scope(role: Role) -> ColumnElement[bool]:
         case Role.PARENT:
             return Event.pupil_id == any_(bindparam("scope_pupil_ids", type_=ARRAY(Uuid)))
         case Role.LA_OFFICER:
-            # An LA follows the pupils with a request or claim submitted to it: all their events.
+            # An LA follows the pupils with a request or claim submitted to it: all their
+            # events, except those of drafts. A request's or claim's events carry its `la_code`,
+            # which is null until submission, so its submission is the first event an LA sees.
             followed = select(Pupil.id).where(la_scope(bindparam("scope_la_code")))
-            return Event.pupil_id.in_(followed)
+            not_a_draft = or_(
+                Event.la_code.is_not(None),
+                # One comparison per resource: an IN list would expand at execution.
+                and_(*(Event.resource != resource for resource in LA_WITHHELD_WHILE_DRAFT)),
+            )
+            return Event.pupil_id.in_(followed) & not_a_draft
     return false()
 
 

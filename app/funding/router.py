@@ -21,6 +21,7 @@ from app.funding.schemas import (
     ThresholdOut,
     claim_out,
 )
+from app.models import FundingThreshold
 from app.rules import DEFAULT_THRESHOLD
 
 router = APIRouter(prefix=API_PREFIX, tags=["funding"], route_class=UnitOfWorkRoute)
@@ -39,15 +40,20 @@ ClaimStatus = Annotated[
 async def list_funding_thresholds(session: Session, principal: CurrentPrincipal) -> ThresholdList:
     thresholds = await service.list_thresholds(session)
     return ThresholdList(
-        items=[ThresholdOut(period=t.period, amount=money_text(t.amount)) for t in thresholds],
+        items=[_threshold_out(t) for t in thresholds],
         default_amount=money_text(DEFAULT_THRESHOLD),
     )
 
 
 @router.put(
     "/funding-thresholds/{period}",
-    responses=error_responses(403),
+    responses=error_responses(403, 412),
     summary="Set the threshold for a financial year (platform_admin)",
+    description=(
+        "Creates or replaces the threshold; answers 200 either way, with the new `version` in "
+        "the ETag. If-Match is honoured when sent (a stale one, or any before the threshold "
+        "exists, answers 412)."
+    ),
 )
 async def set_funding_threshold(
     period: Annotated[Period, Path(description="e.g. 2026-27")],
@@ -55,10 +61,23 @@ async def set_funding_threshold(
     session: Session,
     principal: CurrentPrincipal,
     response: Response,
+    if_match: IfMatch = None,
 ) -> ThresholdOut:
-    threshold = await service.set_threshold(session, principal, period, Decimal(body.amount))
+    threshold = await service.set_threshold(
+        session, principal, period, Decimal(body.amount), if_match
+    )
     set_etag(response, threshold.version)
-    return ThresholdOut(period=threshold.period, amount=money_text(threshold.amount))
+    return _threshold_out(threshold)
+
+
+def _threshold_out(threshold: FundingThreshold) -> ThresholdOut:
+    return ThresholdOut(
+        period=threshold.period,
+        amount=money_text(threshold.amount),
+        version=threshold.version,
+        created_at=threshold.created_at,
+        updated_at=threshold.updated_at,
+    )
 
 
 @router.post(

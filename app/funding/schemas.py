@@ -27,6 +27,9 @@ class ThresholdIn(StrictModel):
 class ThresholdOut(BaseModel):
     period: str
     amount: str
+    version: int
+    created_at: datetime
+    updated_at: datetime
 
 
 class ThresholdList(BaseModel):

@@ -16,6 +16,7 @@ from app.core.errors import (
     InvalidTransition,
     RuleViolation,
     RuleViolationItem,
+    StaleVersion,
 )
 from app.core.http import check_if_match, keyset_page
 from app.core.security import Principal, Role
@@ -53,9 +54,24 @@ async def list_thresholds(session: AsyncSession) -> list[FundingThreshold]:
 
 
 async def set_threshold(
-    session: AsyncSession, principal: Principal, period: str, amount: Decimal
+    session: AsyncSession,
+    principal: Principal,
+    period: str,
+    amount: Decimal,
+    if_match: str | None,
 ) -> FundingThreshold:
+    """Create or replace a period's threshold. If-Match, when sent, must name the current
+    version; there is none to match before the first PUT."""
     principal.require(Role.PLATFORM_ADMIN)
+    current = await session.scalar(
+        select(FundingThreshold.version).where(FundingThreshold.period == period).with_for_update()
+    )
+    if current is None:
+        if if_match is not None:
+            raise StaleVersion(f"No threshold is set for {period} yet")
+    else:
+        check_if_match(if_match, current)
+    # An upsert: two first PUTs racing both succeed, the later one as an update.
     statement = insert(FundingThreshold).values(period=period, amount=amount, version=1)
     await session.execute(
         statement.on_conflict_do_update(
@@ -103,7 +119,8 @@ def claim_event(type_: str, claim: FundingClaim, pupil: Pupil) -> PendingEvent:
         resource_id=claim.id,
         pupil_id=pupil.id,
         school_id=claim.school_id,
-        la_code=claim.la_code or pupil.home_la_code,
+        # Null until submission: a draft's events never reach an LA's feed (SPEC.md §4).
+        la_code=claim.la_code,
         data={"upn": pupil.upn, "period": claim.period, "status": claim.status},
     )
 

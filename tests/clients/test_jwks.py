@@ -113,6 +113,7 @@ def claims(**overrides: Any) -> dict[str, Any]:
         "sub": "idp-user-1",
         "role": "platform_admin",
         "aud": "sen-support-api",
+        "iat": int(time.time()),
         "exp": int(time.time()) + 600,
     }
     base.update(overrides)

@@ -289,8 +289,9 @@ TABLE: dict[str, Row] = {
         ),
     ),
     "GET /v1/ehc-requests/{request_id}/evidence": row(
-        "README: the school's senco and teacher and the request's LA; 403 for the rest",
-        {SENCO, TEACHER, LA},
+        "§4 the school's senco and teacher, the request's LA and the platform admin (who "
+        "reads everything); 403 for the rest",
+        {ADMIN, SENCO, TEACHER, LA},
     ),
     # --- funding: §3.6 ---
     "GET /v1/funding-thresholds": row(

@@ -583,3 +583,37 @@ async def test_checks_on_a_closed_plans_cycle_do_not_promise_a_move(ctx):
     )
     assert checks.status_code == 409
     assert checks.json()["code"] == "conflict"
+
+
+async def test_a_dry_run_reads_the_pupils_records_and_is_audited_as_a_read(ctx):
+    """SPEC.md §4: `checks` reads the pupil's data; the review found it wrote no entry."""
+    await in_assess(ctx)
+    teacher = ctx.api.staff("teacher", ctx.school)
+    teacher_sub = ctx.api.last_sub
+    before = await ctx.db.fetchval("select count(*) from audit_entries")
+    checks = await ctx.api.http.get(
+        f"/v1/cycles/{ctx.cycle_id}/checks", params={"to": "plan"}, headers=teacher
+    )
+    assert checks.status_code == 200, checks.text
+    entries = await ctx.db.fetch(
+        "select actor_sub, action, resource, resource_id, pupil_id from audit_entries "
+        "order by at desc, id desc limit 1"
+    )
+    assert await ctx.db.fetchval("select count(*) from audit_entries") == before + 1
+    [entry] = entries
+    assert (entry["actor_sub"], entry["action"], entry["resource"]) == (
+        teacher_sub,
+        "read",
+        "cycle",
+    )
+    assert (str(entry["resource_id"]), str(entry["pupil_id"])) == (
+        ctx.cycle_id,
+        ctx.pupil["id"],
+    )
+    # A refused dry run (the MIS may not) is logged, not audited.
+    mis = ctx.api.staff("mis_integration", ctx.school)
+    refused = await ctx.api.http.get(
+        f"/v1/cycles/{ctx.cycle_id}/checks", params={"to": "plan"}, headers=mis
+    )
+    assert refused.status_code == 403
+    assert await ctx.db.fetchval("select count(*) from audit_entries") == before + 1

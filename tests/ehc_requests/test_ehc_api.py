@@ -138,3 +138,33 @@ async def test_overdue_filter(api, db):
         "/v1/ehc-requests", params={"status": "submitted", "la_code": "801"}, headers=senco
     )
     assert len(listed.json()["items"]) == 1
+
+
+async def test_a_school_cannot_move_a_parents_request_nor_a_parent_the_schools(api, db):
+    school = await api.create_school()
+    child = await api.create_pupil(school)
+    senco, parent = api.senco(school), api.parent(child)
+    parents = (await create(api, child, parent, reason="Our own request")).json()
+    # The review's attack: the school withdrew (or submitted) the parent's own request.
+    for to in ("submitted", "withdrawn"):
+        assert_problem(await move(api, parents, senco, to), 403, "forbidden")
+    assert (
+        await db.fetchval("select status from ehc_requests where id = $1", parents["id"]) == "draft"
+    )
+    submitted = await move(api, parents, parent, "submitted")
+    assert submitted.status_code == 200, submitted.text
+    assert_problem(await move(api, parents, senco, "withdrawn"), 403, "forbidden")
+    assert (await move(api, parents, parent, "withdrawn")).json()["status"] == "withdrawn"
+
+    # A young person's request is recorded and moved by the school; a parent cannot move it.
+    young = (await create(api, child, senco, requested_by="young_person")).json()
+    assert_problem(await move(api, young, parent, "withdrawn"), 403, "forbidden")
+    assert (await move(api, young, senco, "withdrawn")).json()["status"] == "withdrawn"
+    events = await db.fetch(
+        "select type from events where resource_id = $1 order by seq", parents["id"]
+    )
+    assert [e["type"] for e in events] == [
+        "ehc_request.created",
+        "ehc_request.submitted",
+        "ehc_request.withdrawn",
+    ]

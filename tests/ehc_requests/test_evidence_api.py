@@ -76,7 +76,7 @@ async def test_bundle_holds_the_history_in_order(api):
     }
 
 
-async def test_only_the_school_and_the_requests_la_read_the_bundle(api):
+async def test_only_the_school_the_requests_la_and_the_admin_read_the_bundle(api):
     school = await api.create_school()
     pupil = await api.create_pupil(school, home_la_code="331")
     request = await submitted_request(api, school, pupil, completed_cycles=1)
@@ -85,9 +85,11 @@ async def test_only_the_school_and_the_requests_la_read_the_bundle(api):
         api.senco(school),
         api.staff("teacher", school),
         api.headers("la_officer", la_code="331"),
+        # SPEC.md §4: the platform admin reads everything, evidence bundles included.
+        api.admin(),
     ):
         assert (await api.http.get(url, headers=headers)).status_code == 200
-    for headers in (api.admin(), api.parent(pupil), api.staff("mis_integration", school)):
+    for headers in (api.parent(pupil), api.staff("mis_integration", school)):
         assert_problem(await api.http.get(url, headers=headers), 403, "forbidden")
     other = await api.create_school()
     for headers in (api.headers("la_officer", la_code="330"), api.senco(other)):
@@ -179,3 +181,44 @@ async def test_the_bundle_shows_open_referrals_and_how_long_they_have_waited(api
     )
     assert "Still waiting for advice (2)" in text
     assert "waiting 30 days so far against a Local Offer target of 21 days" in text
+
+
+async def test_an_las_bundle_leaves_out_draft_claims(api):
+    from tests.funding.test_claims_api import EXPENSIVE, pupil_in_do
+
+    school = await api.create_school()
+    pupil = await pupil_in_do(api, school, [EXPENSIVE])
+    senco = api.senco(school)
+    submitted = await api.http.post(
+        f"/v1/pupils/{pupil['id']}/funding-claims", json={"period": "2026-27"}, headers=senco
+    )
+    await api.http.post(
+        f"/v1/funding-claims/{submitted.json()['id']}/transitions",
+        json={"to": "submitted"},
+        headers=senco,
+    )
+    draft = await api.http.post(
+        f"/v1/pupils/{pupil['id']}/funding-claims", json={"period": "2027-28"}, headers=senco
+    )
+    request = await api.http.post(
+        f"/v1/pupils/{pupil['id']}/ehc-requests", json={"reason": "Gap widening"}, headers=senco
+    )
+    await api.http.post(
+        f"/v1/ehc-requests/{request.json()['id']}/transitions",
+        json={
+            "to": "submitted",
+            "departures": [
+                {"rule": "ehc.evidence_of_sen_support", "reason": "Cycle still running in do"}
+            ],
+        },
+        headers=senco,
+    )
+    url = f"/v1/ehc-requests/{request.json()['id']}/evidence"
+    officer = api.headers("la_officer", la_code="331")
+    la_claims = (await api.http.get(url, headers=officer)).json()["funding_claims"]
+    assert [c["id"] for c in la_claims] == [submitted.json()["id"]]
+    school_claims = (await api.http.get(url, headers=senco)).json()["funding_claims"]
+    assert {c["id"] for c in school_claims} == {submitted.json()["id"], draft.json()["id"]}
+    pdf = await api.http.get(url, headers={**officer, "Accept": "application/pdf"})
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.content)).pages)
+    assert "2027-28" not in text and "2026-27" in text

@@ -142,3 +142,67 @@ async def test_a_poller_sees_every_event_exactly_once_while_commits_land_out_of_
     assert numbers == sorted(numbers) and len(set(numbers)) == len(numbers), "out of order or twice"
     assert len(markers) == len(set(markers)) == writers * events_per_writer
     assert set(markers) == written
+
+
+async def test_drafts_never_reach_an_las_feed(api):
+    """SPEC.md §4: a draft's events are withheld from LA feeds; its submission is the first
+    event they see. The pupil is already followed (a submitted claim), so only the withholding
+    rule, not the pupil scope, keeps the new drafts out."""
+    from tests.funding.test_claims_api import EXPENSIVE, pupil_in_do
+
+    school = await api.create_school()
+    pupil = await pupil_in_do(api, school, [EXPENSIVE])  # home LA 331
+    senco = api.senco(school)
+    officer = api.headers("la_officer", la_code="331")
+
+    async def la_types() -> list[str]:
+        return [e["type"] for e in (await feed(api, officer, limit=200))["items"]]
+
+    claim = await api.http.post(
+        f"/v1/pupils/{pupil['id']}/funding-claims", json={"period": "2026-27"}, headers=senco
+    )
+    await api.http.post(
+        f"/v1/funding-claims/{claim.json()['id']}/transitions",
+        json={"to": "submitted"},
+        headers=senco,
+    )
+    assert "funding_claim.submitted" in await la_types()
+    assert "funding_claim.created" not in await la_types()
+
+    # Drafts made while the LA already follows the pupil: none of their events reach it.
+    second_claim = await api.http.post(
+        f"/v1/pupils/{pupil['id']}/funding-claims", json={"period": "2027-28"}, headers=senco
+    )
+    assert second_claim.status_code == 201, second_claim.text
+    request = await api.http.post(
+        f"/v1/pupils/{pupil['id']}/ehc-requests", json={"reason": "x"}, headers=senco
+    )
+    withdrawn_draft = await api.http.post(
+        f"/v1/pupils/{pupil['id']}/ehc-requests", json={"reason": "y"}, headers=senco
+    )
+    await api.http.post(
+        f"/v1/ehc-requests/{withdrawn_draft.json()['id']}/transitions",
+        json={"to": "withdrawn"},
+        headers=senco,
+    )
+    school_types = [e["type"] for e in (await feed(api, senco, limit=200))["items"]]
+    assert school_types.count("funding_claim.created") == 2
+    assert school_types.count("ehc_request.created") == 2
+    la_seen = await la_types()
+    assert "funding_claim.created" not in la_seen
+    assert not [t for t in la_seen if t.startswith("ehc_request.")]
+
+    # Submission is the first event of the request the LA sees.
+    await api.http.post(
+        f"/v1/ehc-requests/{request.json()['id']}/transitions",
+        json={
+            "to": "submitted",
+            "departures": [
+                {"rule": "ehc.evidence_of_sen_support", "reason": "Assessed urgently on entry"}
+            ],
+        },
+        headers=senco,
+    )
+    la_items = (await feed(api, officer, limit=200))["items"]
+    request_events = [e for e in la_items if e["resource_id"] == request.json()["id"]]
+    assert [(e["type"], e["la_code"]) for e in request_events] == [("ehc_request.submitted", "331")]

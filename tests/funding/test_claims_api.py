@@ -128,7 +128,11 @@ async def test_thresholds_and_bad_periods(api):
     put = await api.http.put(
         "/v1/funding-thresholds/2026-27", json={"amount": "7000"}, headers=api.admin()
     )
-    assert put.json() == {"period": "2026-27", "amount": "7000.00"}
+    assert {k: put.json()[k] for k in ("period", "amount", "version")} == {
+        "period": "2026-27",
+        "amount": "7000.00",
+        "version": 1,
+    }
     for period in ("2026-28", "2026", "26-27", "2026-2027"):
         response = await api.http.put(
             f"/v1/funding-thresholds/{period}", json={"amount": "1.00"}, headers=api.admin()
@@ -143,3 +147,36 @@ async def test_thresholds_and_bad_periods(api):
     submitted = (await move(api, draft, api.senco(school), "submitted")).json()
     assert (submitted["threshold"], submitted["requested_amount"]) == ("7000.00", "1480.00")
     assert_problem(await claim(api, pupil, api.staff("teacher", school)), 403, "forbidden")
+
+
+async def test_threshold_put_honours_if_match_and_answers_its_version(api):
+    url = "/v1/funding-thresholds/2027-28"
+    admin = api.admin()
+    # Before the first PUT there is no version to match.
+    stale_first = await api.http.put(
+        url, json={"amount": "6100.00"}, headers={**admin, "If-Match": '"1"'}
+    )
+    assert_problem(stale_first, 412, "stale_version")
+    first = await api.http.put(url, json={"amount": "6100.00"}, headers=admin)
+    assert first.status_code == 200, first.text
+    body = first.json()
+    assert (body["version"], first.headers["etag"]) == (1, '"1"')
+    assert body["created_at"] and body["updated_at"]
+    # The review's attack: two PUTs with a version that never existed both answered 200.
+    for _ in range(2):
+        stale = await api.http.put(
+            url, json={"amount": "9999.00"}, headers={**admin, "If-Match": '"999"'}
+        )
+        assert_problem(stale, 412, "stale_version")
+    matched = await api.http.put(
+        url, json={"amount": "6200.00"}, headers={**admin, "If-Match": '"1"'}
+    )
+    assert matched.status_code == 200, matched.text
+    assert (matched.json()["amount"], matched.json()["version"]) == ("6200.00", 2)
+    assert_problem(
+        await api.http.put(url, json={"amount": "1.00"}, headers={**admin, "If-Match": '"1"'}),
+        412,
+        "stale_version",
+    )
+    listed = (await api.http.get("/v1/funding-thresholds", headers=admin)).json()["items"]
+    assert [(t["period"], t["amount"], t["version"]) for t in listed] == [("2027-28", "6200.00", 2)]
