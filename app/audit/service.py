@@ -40,6 +40,20 @@ class Touched:
     school_id: uuid.UUID
 
 
+TOUCHED_KEY = "audited"
+
+
+def touched_in(session: AsyncSession) -> list[tuple[str, Touched]]:
+    """The (resource, touched) pairs audited so far in this session's unit of work."""
+    touched: list[tuple[str, Touched]] = session.info.get(TOUCHED_KEY, [])
+    return touched
+
+
+def forget_touched(session: AsyncSession) -> None:
+    """For work rolled back (a refused request's savepoint): its entries went with it."""
+    session.info.pop(TOUCHED_KEY, None)
+
+
 def audited_read(resource: str, rows: CTE, *, resource_id: str, school_id: str) -> CTE:
     """A data-modifying CTE that writes a read entry for every row of `rows` (a CTE of pupil
     data with `pupil_id` among its columns): the read and its audit entry in one statement.
@@ -98,10 +112,12 @@ async def record_access(
     resource: str,
     touched: Iterable[Touched],
 ) -> None:
-    """One entry per resource touched, all in a single INSERT."""
+    """One entry per resource touched, all in a single INSERT. What was touched is also kept
+    on the session (`touched_in`), so that an idempotent replay can re-check and audit it."""
     entries = list(touched)
     if not entries:
         return
+    session.info.setdefault(TOUCHED_KEY, []).extend((resource, e) for e in entries)
     await session.execute(
         _INSERT_ENTRIES,
         {

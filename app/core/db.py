@@ -29,6 +29,7 @@ from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
 from starlette.responses import Response
 
+from app.audit.service import forget_touched
 from app.core import idempotency
 from app.core.config import Settings
 from app.core.errors import (
@@ -37,7 +38,7 @@ from app.core.errors import (
     is_database_unavailable,
     sqlstate_of,
 )
-from app.core.security import authenticate, bearer_token
+from app.core.security import current_principal
 from app.events.service import discard_pending, write_pending
 
 logger = logging.getLogger("app.db")
@@ -208,11 +209,12 @@ async def _run_idempotently(
     handler: Callable[[Request], Awaitable[Response]],
     key: str,
 ) -> Response:
-    # Only who is calling matters here; the route's own dependencies do the full check.
-    principal = await authenticate(request.app.state.settings, bearer_token(request))
+    # The whole caller check, API-client revocation included, before any stored answer is
+    # replayed; the route's own dependencies check it again (cached) for a first request.
+    principal = await current_principal(request)
     claimed = await idempotency.claim(session, request, principal, key)
-    if isinstance(claimed, Response):
-        return claimed
+    if isinstance(claimed, idempotency.StoredAnswer):
+        return await idempotency.replay(session, principal, claimed)
     try:
         # A savepoint, so that a refused request (4xx) undoes its partial work but keeps the
         # key's lock and can still store its answer in this transaction.
@@ -220,6 +222,7 @@ async def _run_idempotently(
             response = await handler(request)
     except Exception as error:
         discard_pending(session)
+        forget_touched(session)
         refused = client_error_response(error)
         if refused is None:
             raise

@@ -3,29 +3,44 @@
 A retry with the same key and body replays the first answer; another body is 422; a retry while
 the first is still running is 409. The stored answer is written in the same transaction as the
 effect (see app/core/db.py), so an answer the client received is always replayable, and an
-effect that rolled back left no stored answer. Keys are scoped per caller (role and subject).
+effect that rolled back left no stored answer.
+
+Keys are scoped per caller: role, subject, scope claims and API client (`caller_key`), so two
+tokens that share a subject but not a school never share an answer. A replay is a fresh
+request for everything but the work itself: the caller is authenticated again (a revoked
+client's key replays nothing), the pupils the first answer touched must still be in the
+caller's scope (else 404, as a fresh request would answer), and the replay is audited as a
+read of those same records.
 """
 
 import hashlib
 import random
+import uuid
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import timedelta
 
+import orjson
 from sqlalchemy import delete, func, select, tuple_
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import Response
 
+from app.audit.service import Touched, record_access, touched_in
 from app.core.clock import utcnow
 from app.core.errors import (
     FieldError,
     IdempotencyKeyInProgress,
     IdempotencyKeyReused,
+    NotFound,
     ValidationFailed,
 )
 from app.core.security import Principal
+from app.models import Pupil
+from app.models.enums import AuditAction
 from app.models.idempotency import IdempotencyRecord
+from app.pupils.access import pupil_scope
 
 HEADER = "Idempotency-Key"
 KEEP_FOR = timedelta(hours=24)
@@ -41,6 +56,28 @@ class Claim:
     caller: str
     key: str
     fingerprint: str
+
+
+@dataclass(frozen=True)
+class StoredAnswer:
+    """The first answer to a key, and the records it touched (resource, touched)."""
+
+    response: Response
+    touched: list[tuple[str, Touched]]
+
+
+def caller_key(principal: Principal) -> str:
+    """Who the key belongs to: everything in the token that decides what it may see or do.
+    Hashed, since a parent's children or a long subject would not fit the column."""
+    identity = [
+        principal.role.value,
+        principal.sub,
+        str(principal.school_id or ""),
+        principal.la_code or "",
+        sorted(str(pupil_id) for pupil_id in principal.pupil_ids),
+        str(principal.client_id or ""),
+    ]
+    return f"{principal.role.value}:{hashlib.sha256(orjson.dumps(identity)).hexdigest()}"
 
 
 def _fingerprint(request: Request, body: bytes) -> str:
@@ -71,13 +108,13 @@ def requested_key(request: Request) -> str | None:
 
 async def claim(
     session: AsyncSession, request: Request, principal: Principal, key: str
-) -> Claim | Response:
-    """Take the key for this request, or answer the stored response for a retry.
+) -> Claim | StoredAnswer:
+    """Take the key for this request, or find the stored answer for a retry (`replay` it).
 
     A transaction-scoped advisory lock marks the key as in flight: a concurrent duplicate fails
     to take it and answers 409 instead of waiting, and the lock ends with the transaction.
     """
-    caller = f"{principal.role.value}:{principal.sub}"
+    caller = caller_key(principal)
     fingerprint = _fingerprint(request, await request.body())
     locked = await session.scalar(select(func.pg_try_advisory_xact_lock(_lock_id(caller, key))))
     if not locked:
@@ -97,7 +134,34 @@ async def claim(
         raise IdempotencyKeyReused("This key was first used with another method, path or body")
     headers = dict(stored.headers)
     headers["Idempotent-Replayed"] = "true"
-    return Response(content=stored.body, status_code=stored.status_code, headers=headers)
+    return StoredAnswer(
+        response=Response(content=stored.body, status_code=stored.status_code, headers=headers),
+        touched=[
+            (resource, Touched(uuid.UUID(resource_id), uuid.UUID(pupil_id), uuid.UUID(school_id)))
+            for resource, resource_id, pupil_id, school_id in stored.audited
+        ],
+    )
+
+
+async def replay(session: AsyncSession, principal: Principal, stored: StoredAnswer) -> Response:
+    """The stored answer, if the pupils it shows are still the caller's to see; the replay is
+    audited as a read of the records the first answer touched."""
+    pupil_ids = list({touched.pupil_id for _, touched in stored.touched})
+    if not pupil_ids:
+        return stored.response
+    visible = await session.scalar(
+        select(func.count())
+        .select_from(Pupil)
+        .where(Pupil.id.in_(pupil_ids), pupil_scope(principal))
+    )
+    if visible != len(pupil_ids):
+        raise NotFound("No such pupil")
+    by_resource: dict[str, list[Touched]] = defaultdict(list)
+    for resource, touched in stored.touched:
+        by_resource[resource].append(touched)
+    for resource, touched_rows in by_resource.items():
+        await record_access(session, principal, AuditAction.READ, resource, touched_rows)
+    return stored.response
 
 
 def is_stored(response: Response) -> bool:
@@ -116,6 +180,10 @@ async def store(session: AsyncSession, claimed: Claim, response: Response) -> No
         "headers": {
             name: value for name, value in response.headers.items() if name in REPLAYED_HEADERS
         },
+        "audited": [
+            [resource, str(t.resource_id), str(t.pupil_id), str(t.school_id)]
+            for resource, t in touched_in(session)
+        ],
         "created_at": now,
         "expires_at": now + KEEP_FOR,
     }

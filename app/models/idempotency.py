@@ -1,7 +1,7 @@
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Index, LargeBinary, SmallInteger, String
+from sqlalchemy import DateTime, Index, LargeBinary, SmallInteger, String, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -20,5 +20,8 @@ class IdempotencyRecord(Base):
     status_code: Mapped[int] = mapped_column(SmallInteger)
     body: Mapped[bytes] = mapped_column(LargeBinary)
     headers: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    # [resource, resource_id, pupil_id, school_id] per audit entry the first answer wrote: a
+    # replay re-checks those pupils' scope and is audited as a read of the same records.
+    audited: Mapped[list[list[str]]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
