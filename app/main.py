@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
 from app.api import ROUTERS
+from app.clients.router import TokenAttemptLimits
 from app.core.config import Settings, get_settings
 from app.core.db import Database
 from app.core.errors import Problem, install_error_handlers
@@ -94,6 +95,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         Database(settings.database_url, settings) if settings.database_url else None
     )
     app.state.bulk_write_slots = asyncio.Semaphore(settings.bulk_write_concurrency)
+    app.state.render_slots = asyncio.Semaphore(settings.pdf_renders)
+    app.state.token_attempt_limits = TokenAttemptLimits.of(settings)
     install_error_handlers(app, settings.retry_after_seconds)
     # The routes themselves, not included routers: FastAPI walks included routers (and their
     # version counters) on every match, which cost more than the rest of a hot read's routing.

@@ -77,6 +77,9 @@ def settings(database_url: str) -> Settings:
         jwt_secret=SecretStr(JWT_SECRET),
         jwt_audience="sen-support-api",
         data_dir=Path(tempfile.gettempdir()),
+        # The suite's one app asks for tokens far faster than any client may; the limit itself
+        # is tested on an app of its own (tests/clients/test_token_limits.py).
+        token_attempt_burst=100_000,
     )
 
 

@@ -12,6 +12,7 @@ import binascii
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import unquote_plus
 
@@ -33,6 +34,7 @@ from app.core.config import Settings
 from app.core.db import Session, UnitOfWorkRoute
 from app.core.errors import error_responses
 from app.core.http import API_PREFIX, Cursor, Limit
+from app.core.ratelimit import AttemptLimit
 from app.core.schemas import Page
 from app.core.security import CurrentPrincipal
 
@@ -107,18 +109,50 @@ async def revoke_api_client(
 
 
 class _Refusal(Exception):
-    def __init__(self, status_code: int, error: OAuthErrorCode, description: str):
+    def __init__(
+        self,
+        status_code: int,
+        error: OAuthErrorCode,
+        description: str,
+        headers: dict[str, str] | None = None,
+    ):
         super().__init__(description)
         self.status_code = status_code
         self.error: OAuthErrorCode = error
         self.description = description
+        self.headers = headers or {}
 
     def response(self) -> JSONResponse:
-        headers = dict(NO_STORE)
+        headers = {**NO_STORE, **self.headers}
         if self.status_code == status.HTTP_401_UNAUTHORIZED:
             headers["WWW-Authenticate"] = 'Basic realm="sen-support-api"'
         body = OAuthError(error=self.error, error_description=self.description)
         return JSONResponse(body.model_dump(), status_code=self.status_code, headers=headers)
+
+
+@dataclass(frozen=True)
+class TokenAttemptLimits:
+    by_address: AttemptLimit
+    by_client: AttemptLimit
+
+    @classmethod
+    def of(cls, settings: Settings) -> "TokenAttemptLimits":
+        rate, burst = settings.token_attempts_per_second, settings.token_attempt_burst
+        return cls(
+            by_address=AttemptLimit("token-address", rate, burst),
+            by_client=AttemptLimit("token-client", rate, burst),
+        )
+
+
+def _refuse_over_limit(limit: AttemptLimit, key: str) -> None:
+    retry_after = limit.retry_after(key)
+    if retry_after is not None:
+        raise _Refusal(
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            "slow_down",
+            f"Too many token requests; retry after {retry_after} s",
+            headers={"Retry-After": str(retry_after)},
+        )
 
 
 def _invalid_request(description: str) -> _Refusal:
@@ -193,6 +227,14 @@ _TOKEN_RESPONSES: dict[int | str, dict[str, Any]] = {
             "WWW-Authenticate": {"description": "Basic", "schema": {"type": "string"}},
         },
     },
+    429: {
+        "model": OAuthError,
+        "description": "RFC 6749 style `slow_down`: too many attempts for this client id or "
+        "from this address; retry after `Retry-After` seconds",
+        "headers": {
+            "Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}},
+        },
+    },
     **{code: answer for code, answer in error_responses().items() if code in (413, 503)},
 }
 
@@ -222,7 +264,11 @@ _TOKEN_RESPONSES: dict[int | str, dict[str, Any]] = {
 )
 async def issue_token(request: Request) -> Response:
     settings: Settings = request.app.state.settings
+    limits: TokenAttemptLimits = request.app.state.token_attempt_limits
     try:
+        # Counted before anything else, the database and the secret's hash included: a flood
+        # of wrong secrets costs the flooder, not every other caller.
+        _refuse_over_limit(limits.by_address, request.client.host if request.client else "-")
         parameters = await _token_parameters(request)
         grant_type = parameters["grant_type"]
         if grant_type is None:
@@ -240,10 +286,17 @@ async def issue_token(request: Request) -> Response:
                 "This deployment issues no tokens: sign in through the identity provider",
             )
         client_id, secret = _client_credentials(request, parameters)
+        _refuse_over_limit(limits.by_client, client_id)
+        # The secret is verified with no connection held: argon2 takes milliseconds of CPU.
         async with _own_transaction(request) as session:
-            client = await service.authenticate_client(session, client_id, secret)
+            candidate = await service.find_client(session, client_id, secret)
+        client = await service.proven_client(candidate, secret)
         if client is None:
             raise _invalid_client("Unknown client, wrong secret, or a revoked client")
+        if service.needs_rehash(client):
+            upgraded = await service.hash_secret(secret)
+            async with _own_transaction(request) as session:
+                await service.store_secret_hash(session, client, upgraded)
     except _Refusal as refusal:
         return refusal.response()
     token, expires_in = service.issue_token(settings, client)

@@ -67,7 +67,7 @@ class TokenOut(BaseModel):
     expires_in: int = Field(description="Seconds until the token expires (at most 3600)")
 
 
-OAuthErrorCode = Literal["invalid_request", "invalid_client", "unsupported_grant_type"]
+OAuthErrorCode = Literal["invalid_request", "invalid_client", "unsupported_grant_type", "slow_down"]
 
 
 class OAuthError(BaseModel):

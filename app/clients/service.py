@@ -13,7 +13,7 @@ from datetime import datetime
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select, tuple_
+from sqlalchemy import select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.clients.schemas import ApiClientCreate
@@ -158,28 +158,37 @@ async def revoke_client(session: AsyncSession, principal: Principal, client_id: 
         await session.flush()
 
 
-async def authenticate_client(
-    session: AsyncSession, client_id: str, secret: str
-) -> ApiClient | None:
-    """The active client these credentials prove, or None. Unknown ids, wrong secrets and
-    revoked clients all take one argon2 verification, so timing tells them apart no better
-    than the answer does."""
-    known: uuid.UUID | None
+async def find_client(session: AsyncSession, client_id: str, secret: str) -> ApiClient | None:
+    """The client a credential names, if it could be one (a UUID, a secret of sane length)."""
     try:
         known = uuid.UUID(client_id)
     except ValueError:
-        known = None
+        return None
     if len(secret) > MAX_CREDENTIAL_LENGTH:
         return None
-    client = await session.scalar(select(ApiClient).where(ApiClient.id == known)) if known else None
+    return await session.scalar(select(ApiClient).where(ApiClient.id == known))
+
+
+async def proven_client(client: ApiClient | None, secret: str) -> ApiClient | None:
+    """The active client the secret proves, or None. Unknown ids, wrong secrets and revoked
+    clients all take one argon2 verification, so timing tells them apart no better than the
+    answer does. Needs no database connection: call it after the lookup's has gone back."""
     if not await verify_secret(client.secret_hash if client else None, secret):
         return None
     if client is None or not client.active:
         return None
-    if _hasher.check_needs_rehash(client.secret_hash):
-        client.secret_hash = await hash_secret(secret)
-        await session.flush()
     return client
+
+
+def needs_rehash(client: ApiClient) -> bool:
+    return _hasher.check_needs_rehash(client.secret_hash)
+
+
+async def store_secret_hash(session: AsyncSession, client: ApiClient, secret_hash: str) -> None:
+    """Keep a hash made with today's settings (`needs_rehash`), the secret proven right."""
+    await session.execute(
+        update(ApiClient).where(ApiClient.id == client.id).values(secret_hash=secret_hash)
+    )
 
 
 def issue_token(settings: Settings, client: ApiClient) -> tuple[str, int]:

@@ -44,6 +44,20 @@ class Settings(BaseSettings):
         default=30.0, gt=0, validation_alias="SEN_BULK_WRITE_QUEUE_SECONDS"
     )
 
+    # POST /v1/oauth/token attempts per client id and per remote address, per process: this
+    # many a second on average, in bursts of at most `token_attempt_burst` (SPEC.md §4).
+    token_attempts_per_second: float = Field(
+        default=10.0, gt=0, validation_alias="SEN_TOKEN_ATTEMPTS_PER_SECOND"
+    )
+    token_attempt_burst: int = Field(default=20, ge=1, validation_alias="SEN_TOKEN_ATTEMPT_BURST")
+
+    # PDFs rendered at once per process (after their request's transaction has ended), and
+    # how long a render waits for its turn before answering 503 (SPEC.md §5).
+    pdf_renders: int = Field(default=2, ge=1, validation_alias="SEN_PDF_RENDERS")
+    render_wait_seconds: float = Field(
+        default=10.0, gt=0, validation_alias="SEN_PDF_RENDER_WAIT_SECONDS"
+    )
+
     max_body_bytes: int = Field(default=1024 * 1024, ge=1, validation_alias="SEN_MAX_BODY_BYTES")
     retry_after_seconds: int = Field(default=2, ge=1, validation_alias="SEN_RETRY_AFTER_SECONDS")
 

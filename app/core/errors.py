@@ -169,10 +169,24 @@ class IdempotencyKeyReused(ApiError):
     title = "This Idempotency-Key was used for another request"
 
 
+class TooManyRequests(ApiError):
+    status = 429
+    code = "too_many_requests"
+    title = "Too many requests"
+
+
 class DatabaseUnavailable(ApiError):
     status = 503
     code = "database_unavailable"
     title = "The database is unavailable"
+
+
+class ServiceBusy(ApiError):
+    """Work the process does a few at a time (rendering a PDF) could not start in time."""
+
+    status = 503
+    code = "service_busy"
+    title = "The service is busy"
 
 
 def problem_response(
@@ -349,10 +363,10 @@ def install_error_handlers(app: FastAPI, retry_after_seconds: int) -> None:
         return response
 
     async def handle_api_error(request: Request, exc: Exception) -> Response:
-        if isinstance(exc, DatabaseUnavailable):
+        assert isinstance(exc, ApiError)
+        if exc.status == 503:
             exc.headers.setdefault("Retry-After", str(retry_after_seconds))
-            return api_error_response(exc)
-        return await handle_client_error(request, exc)
+        return api_error_response(exc)
 
     async def handle_unexpected(request: Request, exc: Exception) -> Response:
         if is_unstorable_data(exc):
@@ -405,7 +419,8 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         412: "If-Match does not match the current version",
         413: "Request body over 1 MiB",
         422: "Validation error",
-        503: "Database unavailable; retry after Retry-After seconds",
+        429: "Too many requests; retry after Retry-After seconds",
+        503: "Database unavailable or the service busy; retry after Retry-After seconds",
     }
     always = (401, 413, 422, 503)
     wanted = sorted(set(statuses) | set(always))

@@ -1,9 +1,10 @@
 """HTTP conventions shared by every resource: ETags, If-Match and list pages (SPEC.md §5)."""
 
+import asyncio
 import base64
 import binascii
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from typing import Annotated, Any
 
@@ -12,8 +13,15 @@ from fastapi import Header, Query, Response
 from sqlalchemy import ColumnElement, Select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
+from starlette.types import Receive, Scope, Send
 
-from app.core.errors import FieldError, StaleVersion, ValidationFailed
+from app.core.errors import (
+    FieldError,
+    ServiceBusy,
+    StaleVersion,
+    ValidationFailed,
+    api_error_response,
+)
 
 # Routers carry the prefix themselves so that every route knows its full path template
 # (metrics label requests by it).
@@ -172,3 +180,45 @@ def prefers_over_json(accept: str | None, media_type: str) -> bool:
     wanted = weights.get(media_type, 0.0)
     json_weight = max(weights.get("application/json", 0.0), weights.get("*/*", 0.0))
     return wanted > 0 and wanted >= json_weight
+
+
+class RenderedLater(Response):
+    """A body rendered only as the response is sent: after the request's unit of work has
+    committed and returned its connection, so seconds of CPU (a large PDF) never hold a
+    database transaction open. At most `app.state.render_slots` render at once per process;
+    one that cannot start within `settings.render_wait_seconds` answers 503 `service_busy`
+    with Retry-After instead."""
+
+    def __init__(
+        self, render: Callable[[], bytes], *, media_type: str, headers: dict[str, str]
+    ) -> None:
+        # Nothing is rendered yet: the body and its length are set in __call__.
+        self.renderer = render
+        self.media_type = media_type
+        self.rendered_headers = headers
+        self.status_code = 200
+        self.background = None
+        self.body = b""
+        self.raw_headers = []
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        state = scope["app"].state
+        slots: asyncio.Semaphore = state.render_slots
+        try:
+            async with asyncio.timeout(state.settings.render_wait_seconds):
+                await slots.acquire()
+        except TimeoutError:
+            retry_after = str(state.settings.retry_after_seconds)
+            busy = ServiceBusy(
+                "Too many documents are being rendered; retry shortly",
+                headers={"Retry-After": retry_after},
+            )
+            await api_error_response(busy)(scope, receive, send)
+            return
+        try:
+            # CPU work: off the event loop.
+            body = await asyncio.to_thread(self.renderer)
+        finally:
+            slots.release()
+        rendered = Response(body, media_type=self.media_type, headers=self.rendered_headers)
+        await rendered(scope, receive, send)

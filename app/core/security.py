@@ -285,7 +285,14 @@ async def authenticate(settings: Settings, token: str) -> Principal:
     to that key, so a token cannot choose how it is checked."""
     # Keyed by what decides a token's validity too, so deployments (and tests) with other
     # keys or audiences never share an entry.
-    cache_key = (token, settings.jwt_secret, settings.jwt_jwks_url, settings.jwt_audience)
+    cache_key = (
+        token,
+        settings.jwt_secret,
+        settings.jwt_jwks_url,
+        settings.jwt_audience,
+        settings.jwt_issuer,
+        settings.max_token_seconds,
+    )
     principal = _verified_tokens.get(cache_key)
     if principal is not None:
         return principal

@@ -1,4 +1,4 @@
-import asyncio
+import functools
 import uuid
 from typing import Annotated, Any
 
@@ -7,7 +7,15 @@ from fastapi import APIRouter, Header, Query, Response, status
 from app.core.clock import today_london
 from app.core.db import Session, UnitOfWorkRoute
 from app.core.errors import error_responses
-from app.core.http import API_PREFIX, Cursor, IfMatch, Limit, prefers_over_json, set_etag
+from app.core.http import (
+    API_PREFIX,
+    Cursor,
+    IfMatch,
+    Limit,
+    RenderedLater,
+    prefers_over_json,
+    set_etag,
+)
 from app.core.schemas import LaCode, Page
 from app.core.security import CurrentPrincipal
 from app.ehc_requests import service
@@ -136,12 +144,12 @@ async def get_ehc_evidence(
 ) -> Any:
     bundle = await build_evidence_bundle(session, principal, request_id)
     if prefers_over_json(accept, PDF):
+        # Loaded on first use: reportlab and the fonts cost memory a JSON-only worker needs not.
         from app.ehc_requests.evidence_pdf import render_evidence_pdf
 
-        # Rendering is CPU work: off the event loop.
-        pdf = await asyncio.to_thread(render_evidence_pdf, bundle)
-        return Response(
-            pdf,
+        # Rendered after the commit, with no connection held (RenderedLater).
+        return RenderedLater(
+            functools.partial(render_evidence_pdf, bundle),
             media_type=PDF,
             headers={"Content-Disposition": f'inline; filename="ehc-evidence-{request_id}.pdf"'},
         )

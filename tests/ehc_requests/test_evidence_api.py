@@ -222,3 +222,70 @@ async def test_an_las_bundle_leaves_out_draft_claims(api):
     pdf = await api.http.get(url, headers={**officer, "Accept": "application/pdf"})
     text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.content)).pages)
     assert "2027-28" not in text and "2026-27" in text
+
+
+async def test_the_pdf_renders_after_the_commit_with_no_connection_and_a_few_at_a_time(
+    api, settings, monkeypatch
+):
+    """The review's attack: 16 concurrent renders each held a transaction open ("idle in
+    transaction") while rendering, starved the pool, and every session-using endpoint answered
+    503. Now the bundle is built and committed first, the render holds no connection, at most
+    SEN_PDF_RENDERS run at once, and one that cannot start in time answers 503."""
+    import asyncio
+    import threading
+
+    import httpx
+
+    from app.ehc_requests import evidence_pdf
+    from app.main import create_app
+
+    school = await api.create_school()
+    pupil = await api.create_pupil(school, home_la_code="331")
+    request = await submitted_request(api, school, pupil, completed_cycles=1)
+    teacher = api.staff("teacher", school)
+    url = f"/v1/ehc-requests/{request['id']}/evidence"
+
+    release = threading.Event()
+    started = threading.Event()
+    real_render = evidence_pdf.render_evidence_pdf
+
+    def slow_render(bundle):
+        started.set()
+        release.wait(10)
+        return real_render(bundle)
+
+    monkeypatch.setattr(evidence_pdf, "render_evidence_pdf", slow_render)
+    application = create_app(
+        settings.model_copy(
+            update={"pdf_renders": 1, "render_wait_seconds": 0.5, "db_pool_size": 1}
+        )
+    )
+    database = application.state.database
+    transport = httpx.ASGITransport(app=application)
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+            pdf_headers = {**teacher, "Accept": "application/pdf"}
+            first = asyncio.create_task(http.get(url, headers=pdf_headers))
+            await asyncio.to_thread(started.wait, 10)
+            # Rendering: the request's transaction is over and its connection is back.
+            assert database.engine.pool.checkedout() == 0
+            # With a pool of one, a render holding its connection would starve this read.
+            json_read = await http.get(url, headers=teacher)
+            assert json_read.status_code == 200, json_read.text
+            # The one render slot is taken: the next render answers 503 after the wait.
+            busy = await http.get(url, headers=pdf_headers)
+            body = assert_problem(busy, 503, "service_busy")
+            assert busy.headers["retry-after"] == str(settings.retry_after_seconds)
+            assert "rendered" in body["detail"]
+            release.set()
+            done = await first
+            assert done.status_code == 200
+            assert done.headers["content-type"] == "application/pdf"
+            assert done.headers["content-length"] == str(len(done.content))
+            assert done.content.startswith(b"%PDF")
+            # The slot is free again.
+            again = await http.get(url, headers=pdf_headers)
+            assert again.status_code == 200
+    finally:
+        release.set()
+        await database.dispose()
