@@ -8,7 +8,7 @@ import jwt
 import pytest
 
 from app.cli import main as cli_main
-from app.core.security import Role, decode_token, mint_token
+from app.core.security import Role, authenticate, decode_token, mint_token
 from app.main import create_app
 from tests.conftest import JWT_SECRET
 from tests.core.test_errors import assert_problem
@@ -161,6 +161,9 @@ async def test_a_long_subject_is_401_not_a_misleading_422_on_an_audited_write(ap
 
 async def test_the_issuer_is_checked_when_one_is_configured(settings, database_url):
     configured = settings.model_copy(update={"jwt_issuer": "https://idp.example.test"})
+    # Verified tokens are cached per process: one accepted where no issuer is configured must
+    # not be taken from the cache where one is.
+    await authenticate(settings, jwt.encode(claims(iss=None), JWT_SECRET, algorithm="HS256"))
     application = create_app(configured)
     transport = httpx.ASGITransport(app=application)
     try:
