@@ -98,17 +98,28 @@ async def db(database_url: str) -> AsyncIterator[asyncpg.Connection]:
     await connection.close()
 
 
-@pytest.fixture
-async def clean_tables(db: asyncpg.Connection) -> AsyncIterator[None]:
-    """Every test that talks to the API starts and ends with empty tables."""
-    yield
-    tables = await db.fetch(
+async def empty_every_table(connection: asyncpg.Connection) -> None:
+    """Every table emptied but the migration marker and the event counter.
+
+    The append-only tables refuse TRUNCATE by trigger, to their owner too. The harness (a
+    superuser) sets `session_replication_role = replica` for its own transaction, which skips
+    ordinary triggers; the app's role may not set it."""
+    tables = await connection.fetch(
         "select tablename from pg_tables where schemaname = 'public' "
         "and tablename not in ('alembic_version', 'event_counter')"
     )
     if tables:
         names = ", ".join(f'"{row["tablename"]}"' for row in tables)
-        await db.execute(f"truncate {names} restart identity cascade")
+        async with connection.transaction():
+            await connection.execute("set local session_replication_role = replica")
+            await connection.execute(f"truncate {names} restart identity cascade")
+
+
+@pytest.fixture
+async def clean_tables(db: asyncpg.Connection) -> AsyncIterator[None]:
+    """Every test that talks to the API starts and ends with empty tables."""
+    yield
+    await empty_every_table(db)
 
 
 @pytest.fixture

@@ -20,6 +20,17 @@ def test_migrations_build_an_empty_database_without_drift_and_reverse(server_url
         finally:
             await connection.close()
 
+    async def app_role_and_default_grants(url: str) -> tuple[bool, int]:
+        connection = await asyncpg.connect(_plain_dsn(url))
+        try:
+            role = await connection.fetchval(
+                "select exists (select from pg_roles where rolname = 'sen_app')"
+            )
+            grants = await connection.fetchval("select count(*) from pg_default_acl")
+        finally:
+            await connection.close()
+        return role, grants
+
     async def tables(url: str) -> set[str]:
         connection = await asyncpg.connect(_plain_dsn(url))
         try:
@@ -37,8 +48,11 @@ def test_migrations_build_an_empty_database_without_drift_and_reverse(server_url
         command.upgrade(config, "head")
         assert {"schools", "pupils", "concerns", "audit_entries"} <= asyncio.run(tables(url))
         command.check(config)  # raises when the models and the migrations disagree
+        assert asyncio.run(app_role_and_default_grants(url)) == (True, 2)
         command.downgrade(config, "base")
         assert asyncio.run(tables(url)) == {"alembic_version"}
+        # The role is shared by the server's databases and stays; this database's grants go.
+        assert asyncio.run(app_role_and_default_grants(url)) == (True, 0)
         command.upgrade(config, "head")
     finally:
         asyncio.run(run(f'drop database if exists "{name}" with (force)'))

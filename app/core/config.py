@@ -36,6 +36,10 @@ class Settings(BaseSettings):
     db_statement_timeout_ms: int = Field(
         default=15_000, ge=0, validation_alias="SEN_DB_STATEMENT_TIMEOUT_MS"
     )
+    # A role the app's connections take at start (`SET ROLE` as a startup parameter), e.g. the
+    # migrations' `sen_app`, when the login is a member of more than that role. Not a boundary
+    # by itself: the session may `SET ROLE NONE` back to the login's rights (deploy/README.md).
+    db_role: str | None = Field(default=None, validation_alias="SEN_DB_ROLE")
 
     # Bulk writes (the pupil batch) admitted at once per process; the rest queue, without a
     # database connection, for at most the timeout, then answer 503 with Retry-After.

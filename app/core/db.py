@@ -86,11 +86,16 @@ async def _init_direct(connection: asyncpg.Connection) -> None:
 
 
 def _server_settings(settings: Settings) -> dict[str, str]:
-    return {
+    server_settings = {
         "application_name": "sen-support-api",
         "statement_timeout": str(settings.db_statement_timeout_ms),
         "lock_timeout": "5000",
     }
+    if settings.db_role:
+        # `role` is what SET ROLE sets; as a startup parameter it is also what RESET ROLE and
+        # RESET ALL return to, so neither pool's reset undoes it.
+        server_settings["role"] = settings.db_role
+    return server_settings
 
 
 class Database:

@@ -38,7 +38,7 @@ import pytest
 from app.core.config import Settings
 from app.core.security import Role, mint_token
 from app.pupils.upn import upn_check_letter
-from tests.conftest import _plain_dsn
+from tests.conftest import _plain_dsn, empty_every_table
 
 # The data set. Sizes are per school: the cases read the largest school, the worst case.
 PRIMARIES, PRIMARY_SIZE = 30, 500
@@ -218,16 +218,6 @@ def _pupil_rows(
     # Schools' pupils interleaved on disk, as years of enrolments leave them.
     rng.shuffle(rows)
     return rows
-
-
-async def _truncate_all(conn: asyncpg.Connection) -> None:
-    """What `clean_tables` does: every table emptied but the migration marker and the counter."""
-    tables = await conn.fetch(
-        "select tablename from pg_tables where schemaname = 'public' "
-        "and tablename not in ('alembic_version', 'event_counter')"
-    )
-    names = ", ".join(f'"{row["tablename"]}"' for row in tables)
-    await conn.execute(f"truncate {names} restart identity cascade")
 
 
 async def _json_codecs(conn: asyncpg.Connection) -> None:
@@ -446,7 +436,7 @@ class World:
 async def world(app: Any, settings: Settings, database_url: str) -> AsyncIterator[World]:
     conn = await asyncpg.connect(_plain_dsn(database_url))
     try:
-        await _truncate_all(conn)
+        await empty_every_table(conn)
         seconds = await _fill(conn)
         assert seconds < FILL_BUDGET_S, f"loading the data set took {seconds:.1f} s"
         print(f"data set loaded and analysed in {seconds:.1f} s")
@@ -493,7 +483,7 @@ async def world(app: Any, settings: Settings, database_url: str) -> AsyncIterato
                 upn=pupil["upn"],
             )
     finally:
-        await _truncate_all(conn)
+        await empty_every_table(conn)
         await conn.execute(f"analyze {', '.join(FILLED_TABLES)}")
         await conn.close()
 
