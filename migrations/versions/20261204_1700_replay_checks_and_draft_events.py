@@ -1,7 +1,7 @@
 """idempotent replays keep what they touched; drafts' events carry no LA
 
 Revision ID: f1a2b3c4d5e6
-Revises: e8f9a0b1c2d3
+Revises: 4840272a66b2
 Create Date: 2026-12-04 17:00:00.000000
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "f1a2b3c4d5e6"
-down_revision: str | None = "e8f9a0b1c2d3"
+down_revision: str | None = "4840272a66b2"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
