@@ -10,6 +10,7 @@ from app.cycles.router import router as cycles_router
 from app.data_protection.router import router as data_protection_router
 from app.ehc_requests.router import router as ehc_requests_router
 from app.events.router import router as events_router
+from app.evidence.router import router as evidence_router
 from app.funding.router import router as funding_router
 from app.local_offer.router import router as local_offer_router
 from app.pupils.router import router as pupils_router
@@ -35,6 +36,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     reviews_router,
     rules_router,
     ehc_requests_router,
+    evidence_router,
     funding_router,
     reports_router,
     data_protection_router,

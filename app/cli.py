@@ -12,15 +12,21 @@ import uuid
 from collections.abc import Sequence
 from datetime import date, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+from app.clients import service
+from app.clients.schemas import ApiClientCreate
+from app.core.clock import today_london
 from app.core.config import Settings, get_settings
+from app.core.db import Database
+from app.core.errors import ApiError
+from app.core.idempotency import purge_expired
 from app.core.security import Principal, Role, mint_token
+from app.data_protection import service as data_protection
+from app.data_protection.service import PurgeReport, retention_hash_key
+from app.devserver import start_embedded_database
+from app.migrate import upgrade_to_head
 from app.models.api_client import ApiClientRole
-
-if TYPE_CHECKING:
-    from app.clients.schemas import ApiClientCreate
-    from app.data_protection.service import PurgeReport
+from app.openapi_doc import render_openapi
 
 DEV_SECRET_FILE = "dev-jwt-secret"
 DEV_TOKEN_LIFETIME_SECONDS = 12 * 3600
@@ -59,13 +65,9 @@ def serve(args: argparse.Namespace) -> int:
         settings = get_settings()
     embedded = None
     if settings.database_url is None:
-        from app.devserver import start_embedded_database
-
         print("DATABASE_URL is unset: starting the embedded PostgreSQL server ...", flush=True)
         embedded, os.environ["DATABASE_URL"] = start_embedded_database(settings)
     else:
-        from app.migrate import upgrade_to_head
-
         upgrade_to_head(settings.database_url)
     get_settings.cache_clear()
     settings = get_settings()
@@ -102,7 +104,6 @@ def serve(args: argparse.Namespace) -> int:
 
 
 def migrate(_: argparse.Namespace) -> int:
-    from app.migrate import upgrade_to_head
 
     settings = get_settings()
     if settings.database_url is None:
@@ -140,8 +141,6 @@ def token(args: argparse.Namespace) -> int:
 
 
 async def _create_client(database_url: str, data: "ApiClientCreate") -> tuple[str, str]:
-    from app.clients import service
-    from app.core.db import Database
 
     database = Database(database_url, get_settings())
     try:
@@ -153,8 +152,6 @@ async def _create_client(database_url: str, data: "ApiClientCreate") -> tuple[st
 
 
 async def _revoke_client(database_url: str, client_id: uuid.UUID) -> None:
-    from app.clients import service
-    from app.core.db import Database
 
     database = Database(database_url, get_settings())
     try:
@@ -166,9 +163,6 @@ async def _revoke_client(database_url: str, client_id: uuid.UUID) -> None:
 
 def clients_create(args: argparse.Namespace) -> int:
     from pydantic import ValidationError
-
-    from app.clients.schemas import ApiClientCreate
-    from app.core.errors import ApiError
 
     settings = get_settings()
     if settings.database_url is None:
@@ -194,7 +188,6 @@ def clients_create(args: argparse.Namespace) -> int:
 
 
 def clients_revoke(args: argparse.Namespace) -> int:
-    from app.core.errors import ApiError
 
     settings = get_settings()
     if settings.database_url is None:
@@ -210,8 +203,6 @@ def clients_revoke(args: argparse.Namespace) -> int:
 
 
 async def _purge_idempotency_keys(database_url: str) -> int:
-    from app.core.db import Database
-    from app.core.idempotency import purge_expired
 
     database = Database(database_url, get_settings())
     try:
@@ -241,14 +232,12 @@ def _purge_actor() -> str:
 
 
 async def _purge_expired_records(database_url: str, today: date, dry_run: bool) -> "PurgeReport":
-    from app.core.db import Database
-    from app.data_protection.service import purge_expired_records, retention_hash_key
 
     settings = get_settings()
     database = Database(database_url, settings)
     try:
         async with database.sessionmaker() as session, session.begin():
-            return await purge_expired_records(
+            return await data_protection.purge_expired_records(
                 session,
                 today=today,
                 retention_years=settings.retention_years,
@@ -260,11 +249,9 @@ async def _purge_expired_records(database_url: str, today: date, dry_run: bool) 
         await database.dispose()
 
 
-def purge_expired_records(args: argparse.Namespace) -> int:
+def purge_retention(args: argparse.Namespace) -> int:
     """Deletes the SEN records (pupil row included) of pupils past date of birth +
     SEN_RETENTION_YEARS, except those under a legal hold; the audit trail stays."""
-    from app.core.clock import today_london
-    from app.data_protection.service import retention_hash_key
 
     settings = get_settings()
     if settings.database_url is None:
@@ -293,7 +280,6 @@ def purge_expired_records(args: argparse.Namespace) -> int:
 
 
 def write_openapi(args: argparse.Namespace) -> int:
-    from app.openapi_doc import render_openapi
 
     Path(args.output).write_text(render_openapi())
     print(f"wrote {args.output}")
@@ -354,7 +340,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=date.fromisoformat,
         help="the date to purge as of, YYYY-MM-DD (default: today in Europe/London)",
     )
-    retention_cmd.set_defaults(handler=purge_expired_records)
+    retention_cmd.set_defaults(handler=purge_retention)
 
     openapi_cmd = commands.add_parser("openapi", help="write the OpenAPI document as YAML")
     openapi_cmd.add_argument("--output", default="openapi/openapi.yaml")

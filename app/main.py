@@ -17,6 +17,7 @@ from app.core.db import Database
 from app.core.errors import Problem, install_error_handlers
 from app.core.logging import configure_logging
 from app.core.middleware import EdgeMiddleware
+from app.devserver import prepare_embedded_database
 from app.health import router as health_router
 from app.pupils.hot import HotPupilRead
 
@@ -40,7 +41,6 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     if app.state.database is None:
         # No DATABASE_URL: bring up the embedded server so one command serves on a bare laptop.
-        from app.devserver import prepare_embedded_database
 
         url = await asyncio.to_thread(prepare_embedded_database, settings)
         app.state.database = Database(url, settings)

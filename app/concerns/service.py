@@ -5,15 +5,15 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.audit.service import Touched, record_access
 from app.concerns.schemas import ConcernCreate, ConcernUpdate
+from app.core.audit import Touched, record_access
 from app.core.clock import today_london
 from app.core.errors import FieldError, Forbidden, ValidationFailed
 from app.core.http import check_if_match, keyset_page
+from app.core.scope import get_pupil_in_scope, get_with_pupil, pupil_scope
 from app.core.security import Principal, Role
 from app.models import Concern, Pupil
 from app.models.enums import AuditAction, ConcernRaisedBy, ConcernStatus
-from app.pupils.access import get_pupil_in_scope, get_with_pupil, pupil_scope
 
 CONCERN_RAISERS = (Role.SENCO, Role.TEACHER, Role.PARENT)
 CONCERN_READERS = (Role.SENCO, Role.TEACHER, Role.PARENT, Role.PLATFORM_ADMIN, Role.LA_OFFICER)

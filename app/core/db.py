@@ -29,8 +29,8 @@ from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
 from starlette.responses import Response
 
-from app.audit.service import forget_touched
 from app.core import idempotency
+from app.core.audit import forget_touched
 from app.core.config import Settings
 from app.core.errors import (
     DatabaseUnavailable,
@@ -38,8 +38,8 @@ from app.core.errors import (
     is_database_unavailable,
     sqlstate_of,
 )
+from app.core.outbox import discard_pending, write_pending
 from app.core.security import current_principal
-from app.events.service import discard_pending, write_pending
 
 logger = logging.getLogger("app.db")
 

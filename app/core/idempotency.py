@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import Response
 
-from app.audit.service import Touched, record_access, touched_in
+from app.core.audit import Touched, record_access, touched_in
 from app.core.clock import utcnow
 from app.core.errors import (
     FieldError,
@@ -36,11 +36,11 @@ from app.core.errors import (
     NotFound,
     ValidationFailed,
 )
+from app.core.scope import pupil_scope
 from app.core.security import Principal
 from app.models import Pupil
 from app.models.enums import AuditAction
 from app.models.idempotency import IdempotencyRecord
-from app.pupils.access import pupil_scope
 
 HEADER = "Idempotency-Key"
 KEEP_FOR = timedelta(hours=24)

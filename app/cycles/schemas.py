@@ -222,10 +222,17 @@ def empty_record(model: type[StrictModel]) -> dict[str, Any]:
     return model().model_dump(mode="json")
 
 
+def review_overdue(cycle: Any, today: date) -> bool:
+    """Past its agreed review date and not yet at review."""
+    return (
+        cycle.stage not in (Stage.REVIEW.value, Stage.COMPLETE.value)
+        and cycle.review_date is not None
+        and cycle.review_date < today
+    )
+
+
 def cycle_out(cycle: Any, today: date) -> CycleOut:
     """The whole cycle as every cycle answer shows it."""
-    from app.cycles.service import review_overdue
-
     return CycleOut(
         id=cycle.id,
         version=cycle.version,

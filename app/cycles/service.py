@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.audit.service import Touched, record_access
+from app.core.audit import Touched, record_access
 from app.core.clock import today_london, utcnow
 from app.core.departures import checked_departures, departure_records, refuse_unless_allowed
 from app.core.errors import (
@@ -25,6 +25,8 @@ from app.core.errors import (
 )
 from app.core.http import check_if_match, keyset_page
 from app.core.money import money_text
+from app.core.outbox import PendingEvent, emit
+from app.core.scope import pupil_scope
 from app.core.security import Principal, Role
 from app.cycles.schemas import (
     AssessmentRecord,
@@ -33,13 +35,19 @@ from app.cycles.schemas import (
     ReviewRecord,
     TransitionIn,
     ViewIn,
+    empty_record,
 )
-from app.events.service import PendingEvent, emit
+from app.ehc_requests.service import add_draft_request
+from app.lifecycle.service import (
+    PLAN_READERS,
+    REVIEW_DECISION_CLOSE,
+    end_plan,
+    get_plan_in_scope,
+)
 from app.models import (
     Concern,
     Cycle,
     DeliveryLog,
-    EhcRequest,
     Pupil,
     SpecialistInvolvement,
     SupportPlan,
@@ -48,14 +56,12 @@ from app.models.enums import (
     AuditAction,
     ConcernStatus,
     EhcRequestedBy,
-    EhcRequestStatus,
     PlanStatus,
     Progress,
     ReviewDecision,
     Stage,
     ViewAuthor,
 )
-from app.pupils.access import pupil_scope
 from app.rules import (
     AssessmentState,
     CompletedCycleSummary,
@@ -71,12 +77,6 @@ from app.rules import (
     annual_provision_cost,
     evaluate_cycle_transition,
     total_cost,
-)
-from app.support_plans.service import (
-    PLAN_READERS,
-    REVIEW_DECISION_CLOSE,
-    end_plan,
-    new_cycle,
 )
 
 STAFF_WRITERS = (Role.SENCO, Role.TEACHER)
@@ -111,11 +111,20 @@ def cycle_event(type_: str, cycle: Cycle, pupil: Pupil, **data: Any) -> PendingE
     )
 
 
-def review_overdue(cycle: Cycle, today: date) -> bool:
-    return (
-        cycle.stage not in (Stage.REVIEW.value, Stage.COMPLETE.value)
-        and cycle.review_date is not None
-        and cycle.review_date < today
+def new_cycle(plan: SupportPlan, pupil: Pupil, number: int) -> Cycle:
+    return Cycle(
+        id=uuid.uuid4(),
+        plan_id=plan.id,
+        pupil_id=pupil.id,
+        school_id=pupil.school_id,
+        number=number,
+        stage=Stage.ASSESS.value,
+        stage_entered_at=utcnow(),
+        assessment=empty_record(AssessmentRecord),
+        plan={**empty_record(PlanRecordIn), "annual_cost": "0.00"},
+        review=empty_record(ReviewRecord),
+        departures=[],
+        views_log=[],
     )
 
 
@@ -167,8 +176,6 @@ async def list_cycles(
     limit: int,
     cursor: str | None,
 ) -> tuple[list[Cycle], str | None]:
-    from app.support_plans.service import get_plan_in_scope
-
     plan, pupil = await get_plan_in_scope(session, principal, plan_id)
     principal.require(*PLAN_READERS)
     rows, next_cursor = await keyset_page(
@@ -594,30 +601,4 @@ async def _apply_decision(
     session.add(following)
     plan.current_cycle_id = following.id
     if decision is ReviewDecision.REQUEST_EHC_ASSESSMENT:
-        request = EhcRequest(
-            id=uuid.uuid4(),
-            pupil_id=pupil.id,
-            school_id=pupil.school_id,
-            requested_by=EhcRequestedBy.SCHOOL.value,
-            status=EhcRequestStatus.DRAFT.value,
-            reason=cycle.review["impact_summary"],
-            departures=[],
-        )
-        session.add(request)
-        emit(
-            session,
-            PendingEvent(
-                type="ehc_request.created",
-                resource="ehc_request",
-                resource_id=request.id,
-                pupil_id=pupil.id,
-                school_id=pupil.school_id,
-                # A draft: no LA until submission (SPEC.md §4).
-                la_code=None,
-                data={
-                    "upn": pupil.upn,
-                    "status": request.status,
-                    "requested_by": request.requested_by,
-                },
-            ),
-        )
+        add_draft_request(session, pupil, EhcRequestedBy.SCHOOL, cycle.review["impact_summary"])

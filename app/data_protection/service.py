@@ -20,12 +20,13 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.schemas import AuditEntryOut
-from app.audit.service import Touched, record_access
 from app.concerns.schemas import ConcernOut
+from app.core.audit import Touched, record_access
 from app.core.clock import today_london, utcnow
 from app.core.config import Settings
 from app.core.errors import NotFound, StaleVersion
 from app.core.http import check_if_match
+from app.core.scope import get_pupil_in_scope
 from app.core.security import Principal, Role
 from app.cycles.schemas import DeliveryLogOut, cycle_out
 from app.data_protection.schemas import (
@@ -54,7 +55,6 @@ from app.models import (
     SupportPlan,
 )
 from app.models.enums import AuditAction
-from app.pupils.access import get_pupil_in_scope
 from app.pupils.schemas import PupilOut
 from app.pupils.service import touched
 from app.specialists.schemas import SpecialistInvolvementOut

@@ -1,8 +1,7 @@
-import functools
 import uuid
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Response, status
+from fastapi import APIRouter, Query, Response, status
 
 from app.core.clock import today_london
 from app.core.db import Session, UnitOfWorkRoute
@@ -12,15 +11,11 @@ from app.core.http import (
     Cursor,
     IfMatch,
     Limit,
-    RenderedLater,
-    prefers_over_json,
     set_etag,
 )
 from app.core.schemas import LaCode, Page
 from app.core.security import CurrentPrincipal
 from app.ehc_requests import service
-from app.ehc_requests.evidence import build_evidence_bundle
-from app.ehc_requests.evidence_schemas import EvidenceBundle
 from app.ehc_requests.schemas import EhcRequestCreate, EhcRequestOut, EhcTransitionIn
 from app.models.enums import EhcRequestStatus
 
@@ -113,47 +108,3 @@ async def transition_ehc_request(
     request = await service.transition_request(session, principal, request_id, body, if_match)
     set_etag(response, request.version)
     return service.request_out(request, today_london())
-
-
-PDF = "application/pdf"
-
-
-@router.get(
-    "/ehc-requests/{request_id}/evidence",
-    response_model=EvidenceBundle,
-    responses={
-        **error_responses(403, 404),
-        200: {
-            "description": "The evidence bundle, as JSON or (Accept: application/pdf) a PDF",
-            "content": {PDF: {"schema": {"type": "string", "format": "binary"}}},
-        },
-    },
-    summary="The evidence bundle the LA weighs: JSON, or PDF with Accept: application/pdf",
-    description=(
-        "Everything held about the SEN support given: identity and school, needs, every cycle "
-        "with its assessment, outcomes, provisions and costs, delivery totals, reviews with "
-        "progress, views, accepted departures, specialist advice, concerns and funding claims, "
-        "in date order. For the school and for an officer of the request's LA only."
-    ),
-)
-async def get_ehc_evidence(
-    request_id: uuid.UUID,
-    session: Session,
-    principal: CurrentPrincipal,
-    accept: Annotated[str | None, Header(include_in_schema=False)] = None,
-) -> Any:
-    bundle = await build_evidence_bundle(session, principal, request_id)
-    if prefers_over_json(accept, PDF):
-        # Loaded on first use: reportlab and the fonts cost memory a JSON-only worker needs not.
-        from app.ehc_requests.evidence_pdf import render_evidence_pdf
-
-        # Rendered after the commit, with no connection held (RenderedLater).
-        return RenderedLater(
-            functools.partial(render_evidence_pdf, bundle),
-            media_type=PDF,
-            headers={"Content-Disposition": f'inline; filename="ehc-evidence-{request_id}.pdf"'},
-        )
-    # Serialised once: returned as a model, FastAPI would validate the whole bundle again.
-    return Response(
-        EvidenceBundle.__pydantic_serializer__.to_json(bundle), media_type="application/json"
-    )

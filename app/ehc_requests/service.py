@@ -7,7 +7,7 @@ from sqlalchemy import ColumnElement, and_, false, func, or_, select, true
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.audit.service import Touched, record_access
+from app.core.audit import Touched, record_access
 from app.core.clock import today_london
 from app.core.departures import checked_departures, departure_records, refuse_unless_allowed
 from app.core.errors import (
@@ -17,9 +17,11 @@ from app.core.errors import (
     RuleViolationItem,
 )
 from app.core.http import check_if_match, keyset_page
+from app.core.outbox import PendingEvent, emit
+from app.core.scope import get_pupil_in_scope, get_with_pupil
 from app.core.security import Principal, Role
 from app.ehc_requests.schemas import EhcRequestCreate, EhcRequestOut, EhcTransitionIn
-from app.events.service import PendingEvent, emit
+from app.lifecycle.service import end_plan, set_sen_status
 from app.models import Cycle, EhcRequest, Pupil, SupportPlan
 from app.models.enums import (
     AuditAction,
@@ -29,7 +31,6 @@ from app.models.enums import (
     SenStatus,
     Stage,
 )
-from app.pupils.access import get_pupil_in_scope, get_with_pupil
 from app.rules import (
     EhcContext,
     EhcRequestState,
@@ -37,7 +38,6 @@ from app.rules import (
     ehc_due_dates,
     evaluate_ehc_transition,
 )
-from app.support_plans.service import end_plan, set_sen_status
 
 READERS = (Role.SENCO, Role.TEACHER, Role.PARENT, Role.LA_OFFICER, Role.PLATFORM_ADMIN)
 FAMILY_OR_SCHOOL_MOVES = frozenset({EhcRequestStatus.SUBMITTED, EhcRequestStatus.WITHDRAWN})
@@ -129,19 +129,28 @@ async def create_request(
         if data.requested_by is EhcRequestedBy.PARENT:
             raise Forbidden("A parent makes a parent's request with its own token")
         requested_by = data.requested_by or EhcRequestedBy.SCHOOL
+    request = add_draft_request(session, pupil, requested_by, data.reason)
+    await session.flush()
+    await session.refresh(request)
+    await record_access(session, principal, AuditAction.CREATE, "ehc_request", [_touched(request)])
+    return request
+
+
+def add_draft_request(
+    session: AsyncSession, pupil: Pupil, requested_by: EhcRequestedBy, reason: str | None
+) -> EhcRequest:
+    """A new draft request for the pupil, with its `ehc_request.created` event: the one way a
+    request comes to be, whether asked for directly or decided at a review."""
     request = EhcRequest(
         id=uuid.uuid4(),
         pupil_id=pupil.id,
         school_id=pupil.school_id,
         requested_by=requested_by.value,
         status=EhcRequestStatus.DRAFT.value,
-        reason=data.reason,
+        reason=reason,
         departures=[],
     )
     session.add(request)
-    await session.flush()
-    await session.refresh(request)
-    await record_access(session, principal, AuditAction.CREATE, "ehc_request", [_touched(request)])
     emit(session, request_event("ehc_request.created", request, pupil))
     return request
 

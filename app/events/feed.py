@@ -27,10 +27,10 @@ from sqlalchemy import (
 
 from app.core.db import Database, DirectStatement
 from app.core.http import json_body
+from app.core.scope import la_scope, scope_params
 from app.core.security import Principal, Role
 from app.models import Pupil
 from app.models.event import Event
-from app.pupils.access import la_scope, scope_params
 
 # Resources whose drafts LA officers never see (SPEC.md §4).
 LA_WITHHELD_WHILE_DRAFT = ("ehc_request", "funding_claim")

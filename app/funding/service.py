@@ -8,7 +8,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.audit.service import Touched, record_access
+from app.core.audit import Touched, record_access
 from app.core.clock import utcnow
 from app.core.departures import checked_departures, departure_records, refuse_unless_allowed
 from app.core.errors import (
@@ -19,12 +19,12 @@ from app.core.errors import (
     StaleVersion,
 )
 from app.core.http import check_if_match, keyset_page
+from app.core.outbox import PendingEvent, emit
+from app.core.scope import get_pupil_in_scope, get_with_pupil
 from app.core.security import Principal, Role
-from app.events.service import PendingEvent, emit
 from app.funding.schemas import ClaimCreate, ClaimTransitionIn
 from app.models import Cycle, FundingClaim, FundingThreshold, Pupil, SupportPlan
 from app.models.enums import AuditAction, PlanStatus, Stage
-from app.pupils.access import get_pupil_in_scope, get_with_pupil
 from app.rules import (
     DEFAULT_THRESHOLD,
     ClaimState,

@@ -31,21 +31,22 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.audit.service import Touched, audit_params, audited_read, record_access
+from app.core.audit import Touched, audit_params, audited_read, record_access
 from app.core.db import Database, DirectStatement
 from app.core.errors import BatchTooLarge, Conflict, FieldError, NotFound, ValidationFailed
 from app.core.http import after_values, check_if_match, encode_cursor
-from app.core.security import Principal, Role
-from app.events.service import PendingEvent, emit
-from app.models import Pupil, School
-from app.models.enums import AuditAction, SenStatus, YearGroup
-from app.pupils.access import (
+from app.core.outbox import emit
+from app.core.scope import (
     bound_pupil_scope,
     bound_school_scope,
     get_pupil_in_scope,
     get_school_in_scope,
     scope_params,
 )
+from app.core.security import Principal, Role
+from app.lifecycle.service import close_active_plan_of_leaver, pupil_event, pupil_event_of
+from app.models import Pupil, School
+from app.models.enums import AuditAction, SenStatus, YearGroup
 from app.pupils.schemas import (
     NOT_NULLABLE,
     REQUIRED_ON_CREATE,
@@ -58,7 +59,6 @@ from app.pupils.schemas import (
     PupilUpdate,
     needs_problem,
 )
-from app.support_plans.service import close_active_plan_of_leaver
 
 MAX_BATCH_ITEMS = 1000
 # What `PupilCreate` refuses as null beyond the required fields (home_la_code may be null:
@@ -69,33 +69,6 @@ PUPIL_WRITERS = (Role.SENCO, Role.MIS_INTEGRATION)
 
 def touched(pupil: Pupil) -> Touched:
     return Touched(resource_id=pupil.id, pupil_id=pupil.id, school_id=pupil.school_id)
-
-
-def pupil_event(type_: str, pupil: Pupil, **data: Any) -> PendingEvent:
-    return pupil_event_of(
-        type_,
-        pupil_id=pupil.id,
-        school_id=pupil.school_id,
-        upn=pupil.upn,
-        la_code=pupil.home_la_code,
-        **data,
-    )
-
-
-def pupil_event_of(
-    type_: str, *, pupil_id: uuid.UUID, school_id: uuid.UUID, upn: str, la_code: str, **data: Any
-) -> PendingEvent:
-    """Pupil events carry the UPN (the key MIS systems match on) and never other personal data.
-    From column values: the batch writes rows, not ORM objects."""
-    return PendingEvent(
-        type=type_,
-        resource="pupil",
-        resource_id=pupil_id,
-        pupil_id=pupil_id,
-        school_id=school_id,
-        la_code=la_code,
-        data={"upn": upn, **data},
-    )
 
 
 def merge_contacts(

@@ -18,17 +18,17 @@ from sqlalchemy import Row, Select, and_, case, literal, or_, select
 from sqlalchemy.dialects.postgresql import distinct_on, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.audit.service import Touched, record_access
+from app.core.audit import Touched, record_access
 from app.core.clock import today_london, utcnow
 from app.core.errors import NotFound, StaleVersion
 from app.core.http import after_cursor, check_if_match, cursor_for
 from app.core.money import money_text
+from app.core.scope import get_school_in_scope, pupil_scope
 from app.core.security import Principal, Role
 from app.funding.service import REACHED_DO, threshold_for
 from app.models import Cycle, EhcRequest, FundingClaim, Pupil, SupportPlan
 from app.models.enums import AuditAction, EhcRequestStatus, PlanStatus, SenStatus, SenType, Stage
 from app.models.funding import NotionalSenBudget
-from app.pupils.access import get_school_in_scope, pupil_scope
 from app.reports.schemas import (
     SEN_REGISTER_CSV_COLUMNS,
     CensusIssue,

@@ -6,15 +6,15 @@ from datetime import date
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.audit.service import Touched, record_access
+from app.core.audit import Touched, record_access
 from app.core.clock import today_london
 from app.core.errors import FieldError, ValidationFailed
 from app.core.http import after_cursor, cursor_for, keyset_page
+from app.core.scope import get_pupil_in_scope, get_school_in_scope, pupil_scope
 from app.core.security import Principal, Role
-from app.cycles.service import review_overdue
+from app.cycles.schemas import review_overdue
 from app.models import Cycle, Pupil, SupportPlan
 from app.models.enums import AuditAction, PlanStatus, Stage
-from app.pupils.access import get_pupil_in_scope, get_school_in_scope, pupil_scope
 from app.reviews.schemas import ReviewDueItem, ReviewItem
 from app.specialists.schemas import OpenReferral
 from app.specialists.service import INVOLVEMENT_READERS, open_referrals

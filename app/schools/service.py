@@ -9,9 +9,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.errors import Conflict
 from app.core.http import check_if_match, keyset_page
 from app.core.schemas import changed_fields
+from app.core.scope import get_school_in_scope, school_scope
 from app.core.security import Principal, Role
 from app.models import School
-from app.pupils.access import get_school_in_scope, school_scope
 from app.schools.schemas import SchoolCreate, SchoolUpdate
 
 

@@ -8,15 +8,15 @@ from typing import Any
 from sqlalchemy import func, literal, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.audit.service import Touched, record_access
+from app.core.audit import Touched, record_access
 from app.core.departures import checked_departures, departure_records, refuse_unless_allowed
 from app.core.errors import FieldError, Forbidden, NotFound, ValidationFailed
 from app.core.http import check_if_match, decode_cursor, encode_cursor
+from app.core.outbox import PendingEvent, emit
+from app.core.scope import get_pupil_in_scope, pupil_scope
 from app.core.security import Principal, Role
-from app.events.service import PendingEvent, emit
 from app.models import LocalOfferService, Pupil, School, SpecialistInvolvement
 from app.models.enums import AuditAction, SpecialistService
-from app.pupils.access import get_pupil_in_scope, pupil_scope
 from app.rules import SpecialistState, evaluate_specialist_create
 from app.specialists.schemas import (
     OpenReferral,

@@ -22,11 +22,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.clock import today_london
 from app.core.errors import FieldError, NotFound, ValidationFailed
+from app.core.scope import get_school_in_scope
 from app.core.security import Principal, Role
 from app.local_offer.service import may_manage
 from app.models import LocalOfferService, Pupil, SpecialistInvolvement
 from app.models.enums import SpecialistService
-from app.pupils.access import get_school_in_scope
 from app.specialists.schemas import (
     LaSpecialistWaits,
     LocalOfferWaits,

@@ -7,8 +7,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.audit.service import Touched, record_access
-from app.core.clock import today_london, utcnow
+from app.core.audit import record_access
+from app.core.clock import today_london
 from app.core.errors import (
     ActivePlanExists,
     Conflict,
@@ -16,81 +16,21 @@ from app.core.errors import (
     ValidationFailed,
 )
 from app.core.http import check_if_match, keyset_page
+from app.core.outbox import emit
+from app.core.scope import get_pupil_in_scope
 from app.core.security import Principal, Role
-from app.cycles.schemas import AssessmentRecord, PlanRecordIn, ReviewRecord, empty_record
-from app.events.service import PendingEvent, emit
-from app.models import Cycle, Pupil, SupportPlan
-from app.models.enums import AuditAction, PlanStatus, SenStatus, Stage
-from app.pupils.access import get_pupil_in_scope, get_with_pupil, pupil_scope
+from app.cycles.service import new_cycle
+from app.lifecycle.service import (
+    PLAN_READERS,
+    end_plan,
+    get_plan_in_scope,
+    plan_event,
+    plan_touched,
+    set_sen_status,
+)
+from app.models import SupportPlan
+from app.models.enums import AuditAction, PlanStatus, SenStatus
 from app.support_plans.schemas import SupportPlanOpen
-
-PLAN_READERS = (Role.SENCO, Role.TEACHER, Role.PARENT, Role.PLATFORM_ADMIN, Role.LA_OFFICER)
-REVIEW_DECISION_CLOSE = "review_decision"
-LEFT_SCHOOL_CLOSE = "left_school"
-
-
-def plan_touched(plan: SupportPlan, pupil: Pupil) -> Touched:
-    return Touched(resource_id=plan.id, pupil_id=pupil.id, school_id=pupil.school_id)
-
-
-def plan_event(type_: str, plan: SupportPlan, pupil: Pupil) -> PendingEvent:
-    return PendingEvent(
-        type=type_,
-        resource="support_plan",
-        resource_id=plan.id,
-        pupil_id=pupil.id,
-        school_id=pupil.school_id,
-        la_code=pupil.home_la_code,
-        data={"upn": pupil.upn, "status": plan.status},
-    )
-
-
-def set_sen_status(session: AsyncSession, pupil: Pupil, status: SenStatus) -> None:
-    if pupil.sen_status == status.value:
-        return
-    pupil.sen_status = status.value
-    emit(
-        session,
-        PendingEvent(
-            type="pupil.updated",
-            resource="pupil",
-            resource_id=pupil.id,
-            pupil_id=pupil.id,
-            school_id=pupil.school_id,
-            la_code=pupil.home_la_code,
-            data={"upn": pupil.upn, "changed": ["sen_status"], "sen_status": status.value},
-        ),
-    )
-
-
-def new_cycle(plan: SupportPlan, pupil: Pupil, number: int) -> Cycle:
-    return Cycle(
-        id=uuid.uuid4(),
-        plan_id=plan.id,
-        pupil_id=pupil.id,
-        school_id=pupil.school_id,
-        number=number,
-        stage=Stage.ASSESS.value,
-        stage_entered_at=utcnow(),
-        assessment=empty_record(AssessmentRecord),
-        plan={**empty_record(PlanRecordIn), "annual_cost": "0.00"},
-        review=empty_record(ReviewRecord),
-        departures=[],
-        views_log=[],
-    )
-
-
-async def get_plan_in_scope(
-    session: AsyncSession, principal: Principal, plan_id: uuid.UUID, *, for_update: bool = False
-) -> tuple[SupportPlan, Pupil]:
-    return await get_with_pupil(
-        session,
-        SupportPlan,
-        plan_id,
-        pupil_scope(principal),
-        what="support plan",
-        for_update=for_update,
-    )
 
 
 async def open_support_plan(
@@ -143,18 +83,6 @@ async def open_support_plan(
     return plan
 
 
-def end_plan(
-    session: AsyncSession, plan: SupportPlan, pupil: Pupil, status: PlanStatus, reason: str | None
-) -> None:
-    """Ends an active plan; `sen_status` goes back to N unless an EHC plan makes it E."""
-    plan.status = status.value
-    plan.closed_on = today_london()
-    plan.close_reason = reason
-    if pupil.sen_status == SenStatus.K.value:
-        set_sen_status(session, pupil, SenStatus.N)
-    emit(session, plan_event("plan.closed", plan, pupil))
-
-
 async def close_support_plan(
     session: AsyncSession,
     principal: Principal,
@@ -174,24 +102,6 @@ async def close_support_plan(
         session, principal, AuditAction.UPDATE, "support_plan", [plan_touched(plan, pupil)]
     )
     return plan
-
-
-async def close_active_plan_of_leaver(
-    session: AsyncSession, principal: Principal, pupil: Pupil
-) -> None:
-    """A pupil who leaves the school leaves SEN support there too (SPEC.md §3.3)."""
-    plan = await session.scalar(
-        select(SupportPlan)
-        .where(SupportPlan.pupil_id == pupil.id, SupportPlan.status == PlanStatus.ACTIVE.value)
-        .with_for_update()
-    )
-    if plan is None:
-        return
-    end_plan(session, plan, pupil, PlanStatus.CLOSED, LEFT_SCHOOL_CLOSE)
-    await session.flush()
-    await record_access(
-        session, principal, AuditAction.UPDATE, "support_plan", [plan_touched(plan, pupil)]
-    )
 
 
 async def read_support_plan(

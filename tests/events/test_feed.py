@@ -6,7 +6,7 @@ import uuid
 
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
-from app.events.service import PendingEvent, emit, write_pending
+from app.core.outbox import PendingEvent, emit, write_pending
 from tests.core.test_errors import assert_problem
 
 
@@ -206,3 +206,58 @@ async def test_drafts_never_reach_an_las_feed(api):
     la_items = (await feed(api, officer, limit=200))["items"]
     request_events = [e for e in la_items if e["resource_id"] == request.json()["id"]]
     assert [(e["type"], e["la_code"]) for e in request_events] == [("ehc_request.submitted", "331")]
+
+
+async def test_both_producers_of_ehc_request_created_emit_the_same_shape(api):
+    """A request comes to be when asked for directly, or when a review decides to ask: one
+    builder (`ehc_requests.service.add_draft_request`), one shape, whichever the path."""
+    from tests.cycles.helpers import Cycles
+
+    school = await api.create_school()
+    asked, reviewed = await api.create_pupil(school), await api.create_pupil(school)
+    senco = api.senco(school)
+    direct = await api.http.post(
+        f"/v1/pupils/{asked['id']}/ehc-requests", json={"reason": "x"}, headers=senco
+    )
+    assert direct.status_code == 201, direct.text
+    cycles = Cycles(api, school)
+    plan = await cycles.open_plan(reviewed)
+    await cycles.complete(plan["current_cycle_id"], decision="request_ehc_assessment")
+
+    created = [
+        e
+        for e in (await feed(api, senco, limit=200))["items"]
+        if e["type"] == "ehc_request.created"
+    ]
+    assert {e["pupil_id"] for e in created} == {asked["id"], reviewed["id"]}
+    shapes = {
+        (
+            tuple(sorted(e)),
+            tuple(sorted(e["data"])),
+            e["resource"],
+            e["la_code"],
+            e["data"]["status"],
+            e["data"]["requested_by"],
+        )
+        for e in created
+    }
+    assert shapes == {
+        (
+            (
+                "data",
+                "la_code",
+                "occurred_at",
+                "pupil_id",
+                "resource",
+                "resource_id",
+                "school_id",
+                "seq",
+                "type",
+            ),
+            ("requested_by", "status", "upn"),
+            "ehc_request",
+            None,
+            "draft",
+            "school",
+        )
+    }

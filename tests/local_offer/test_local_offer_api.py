@@ -2,7 +2,8 @@
 
 import uuid
 
-from app.core.idempotency import _lock_id
+from app.core.idempotency import _lock_id, caller_key
+from app.core.security import Principal, Role
 from tests.core.test_errors import assert_problem
 from tests.local_offer.helpers import offer_body, officer, publish
 
@@ -328,9 +329,8 @@ async def test_a_retry_while_the_first_publication_runs_answers_409(api, db, app
     headers = {**officer(api, "330"), "Idempotency-Key": "publish-eps-2"}
     # Hold the key's lock as a first request still running would.
     await db.execute("begin")
-    await db.execute(
-        "select pg_advisory_xact_lock($1)", _lock_id(f"la_officer:{api.last_sub}", "publish-eps-2")
-    )
+    caller = caller_key(Principal(sub=api.last_sub, role=Role.LA_OFFICER, la_code="330"))
+    await db.execute("select pg_advisory_xact_lock($1)", _lock_id(caller, "publish-eps-2"))
     try:
         response = await api.http.post("/v1/local-offer", json=offer_body(), headers=headers)
     finally:

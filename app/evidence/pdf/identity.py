@@ -8,10 +8,10 @@ initials and UPN.
 from reportlab.lib.units import mm
 from reportlab.platypus import Spacer, Table, TableStyle
 
-from app.ehc_requests.evidence_pdf.layout import facts_table, labelled, para
-from app.ehc_requests.evidence_pdf.story import EvidenceStory
-from app.ehc_requests.evidence_pdf.style import ACCENT, CONTENT_WIDTH
-from app.ehc_requests.evidence_pdf.text import (
+from app.evidence.pdf.layout import facts_table, labelled, para
+from app.evidence.pdf.story import EvidenceStory
+from app.evidence.pdf.style import ACCENT, CONTENT_WIDTH
+from app.evidence.pdf.text import (
     SEN_STATUSES,
     age_on,
     format_day,
@@ -23,7 +23,7 @@ from app.ehc_requests.evidence_pdf.text import (
     readable,
     year_group_name,
 )
-from app.ehc_requests.evidence_schemas import EvidenceBundle
+from app.evidence.schemas import EvidenceBundle
 
 
 def title_block(story: EvidenceStory) -> None:

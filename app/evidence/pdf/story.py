@@ -9,9 +9,9 @@ from collections.abc import Iterable
 
 from reportlab.platypus import Flowable
 
-from app.ehc_requests.evidence_pdf.layout import SectionHeading
-from app.ehc_requests.evidence_pdf.text import literal, local_time
-from app.ehc_requests.evidence_schemas import BundleCycle, BundlePlan, EvidenceBundle
+from app.evidence.pdf.layout import SectionHeading
+from app.evidence.pdf.text import literal, local_time
+from app.evidence.schemas import BundleCycle, BundlePlan, EvidenceBundle
 
 
 def cycle_name(plan_number: int, cycle: BundleCycle) -> str:

@@ -7,11 +7,11 @@ from typing import Any
 
 from reportlab.platypus import Flowable
 
-from app.ehc_requests.evidence_pdf.layout import data_table, empty_note, para
-from app.ehc_requests.evidence_pdf.story import EvidenceStory
-from app.ehc_requests.evidence_pdf.style import CONTENT_WIDTH
-from app.ehc_requests.evidence_pdf.text import SERVICES, format_day, literal, readable
-from app.ehc_requests.evidence_schemas import BundleSpecialist
+from app.evidence.pdf.layout import data_table, empty_note, para
+from app.evidence.pdf.story import EvidenceStory
+from app.evidence.pdf.style import CONTENT_WIDTH
+from app.evidence.pdf.text import SERVICES, format_day, literal, readable
+from app.evidence.schemas import BundleSpecialist
 
 
 def _open_referrals(involvements: Sequence[BundleSpecialist]) -> list[Flowable]:

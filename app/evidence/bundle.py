@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.audit.service import Touched, record_access
+from app.core.audit import Touched, record_access
 from app.core.clock import today_london, utcnow
 from app.core.departures import DepartureOut
 from app.core.money import money_text
@@ -21,7 +21,8 @@ from app.cycles.schemas import (
     ReviewRecord,
     ViewEntry,
 )
-from app.ehc_requests.evidence_schemas import (
+from app.ehc_requests.service import request_in_scope
+from app.evidence.schemas import (
     BundleClaim,
     BundleConcern,
     BundleCycle,
@@ -40,7 +41,6 @@ from app.ehc_requests.evidence_schemas import (
     ProvisionDelivery,
     TimelineEntry,
 )
-from app.ehc_requests.service import request_in_scope
 from app.models import (
     Concern,
     Cycle,

@@ -26,7 +26,7 @@ from reportlab.platypus import (
     TableStyle,
 )
 
-from app.ehc_requests.evidence_pdf.style import (
+from app.evidence.pdf.style import (
     ACCENT,
     CONTENT_WIDTH,
     FONT,
@@ -43,7 +43,7 @@ from app.ehc_requests.evidence_pdf.style import (
     STRIPE_FILL,
     STYLES,
 )
-from app.ehc_requests.evidence_pdf.text import literal, plain
+from app.evidence.pdf.text import literal, plain
 
 FOOTER_NOTICE = "Confidential: special category data about a child"
 

@@ -17,9 +17,9 @@ from reportlab.lib import colors
 from reportlab.lib.units import mm
 from reportlab.platypus import CondPageBreak, Table
 
-from app.ehc_requests.evidence_pdf.layout import data_table, empty_note, para
-from app.ehc_requests.evidence_pdf.story import EvidenceStory
-from app.ehc_requests.evidence_pdf.style import (
+from app.evidence.pdf.layout import data_table, empty_note, para
+from app.evidence.pdf.story import EvidenceStory
+from app.evidence.pdf.style import (
     CONTENT_WIDTH,
     FONT,
     FONT_BOLD,
@@ -28,8 +28,8 @@ from app.ehc_requests.evidence_pdf.style import (
     PROGRESS_SERIES,
     RULE,
 )
-from app.ehc_requests.evidence_pdf.text import format_day, readable
-from app.ehc_requests.evidence_schemas import CycleProgress
+from app.evidence.pdf.text import format_day, readable
+from app.evidence.schemas import CycleProgress
 
 
 def progress_chart(story: EvidenceStory) -> None:

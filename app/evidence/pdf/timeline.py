@@ -17,9 +17,9 @@ from reportlab.lib import colors
 from reportlab.lib.units import mm
 from reportlab.platypus import CondPageBreak
 
-from app.ehc_requests.evidence_pdf.layout import empty_note, para
-from app.ehc_requests.evidence_pdf.story import EvidenceStory, cycle_name
-from app.ehc_requests.evidence_pdf.style import (
+from app.evidence.pdf.layout import empty_note, para
+from app.evidence.pdf.story import EvidenceStory, cycle_name
+from app.evidence.pdf.style import (
     ACCENT,
     CONTENT_WIDTH,
     FONT,
@@ -29,7 +29,7 @@ from app.ehc_requests.evidence_pdf.style import (
     PLAN_COLOURS,
     RULE,
 )
-from app.ehc_requests.evidence_pdf.text import (
+from app.evidence.pdf.text import (
     SERVICE_SHORT,
     SERVICES,
     STAGES,
@@ -38,7 +38,7 @@ from app.ehc_requests.evidence_pdf.text import (
     plain,
     readable,
 )
-from app.ehc_requests.evidence_schemas import BundleSpecialist
+from app.evidence.schemas import BundleSpecialist
 
 
 @dataclass(frozen=True)

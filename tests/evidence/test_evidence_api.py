@@ -236,7 +236,7 @@ async def test_the_pdf_renders_after_the_commit_with_no_connection_and_a_few_at_
 
     import httpx
 
-    from app.ehc_requests import evidence_pdf
+    from app.evidence import pdf as evidence_pdf
     from app.main import create_app
 
     school = await api.create_school()

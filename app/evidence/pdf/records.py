@@ -5,10 +5,10 @@ accepted departures from guidance, funding claims and the chronology of events.
 from datetime import date
 from typing import Any
 
-from app.ehc_requests.evidence_pdf.layout import data_table, empty_note, para
-from app.ehc_requests.evidence_pdf.story import EvidenceStory, cycle_name
-from app.ehc_requests.evidence_pdf.style import CONTENT_WIDTH
-from app.ehc_requests.evidence_pdf.text import (
+from app.evidence.pdf.layout import data_table, empty_note, para
+from app.evidence.pdf.story import EvidenceStory, cycle_name
+from app.evidence.pdf.style import CONTENT_WIDTH
+from app.evidence.pdf.text import (
     VIEW_STAGES,
     format_day,
     format_stamp_day,

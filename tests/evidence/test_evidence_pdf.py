@@ -19,8 +19,8 @@ from app.cycles.schemas import (
     ReviewRecord,
     ViewEntry,
 )
-from app.ehc_requests.evidence_pdf import FOOTER_NOTICE, render_evidence_pdf
-from app.ehc_requests.evidence_schemas import (
+from app.evidence.pdf import FOOTER_NOTICE, render_evidence_pdf
+from app.evidence.schemas import (
     BundleClaim,
     BundleConcern,
     BundleCycle,

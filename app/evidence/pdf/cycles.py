@@ -7,10 +7,10 @@ from typing import Any
 
 from reportlab.platypus import Flowable
 
-from app.ehc_requests.evidence_pdf.layout import data_table, empty_note, labelled, para
-from app.ehc_requests.evidence_pdf.story import EvidenceStory, cycle_name
-from app.ehc_requests.evidence_pdf.style import CONTENT_WIDTH
-from app.ehc_requests.evidence_pdf.text import (
+from app.evidence.pdf.layout import data_table, empty_note, labelled, para
+from app.evidence.pdf.story import EvidenceStory, cycle_name
+from app.evidence.pdf.style import CONTENT_WIDTH
+from app.evidence.pdf.text import (
     DECISIONS,
     STAGES,
     TIMES,
@@ -20,7 +20,7 @@ from app.ehc_requests.evidence_pdf.text import (
     need_name,
     readable,
 )
-from app.ehc_requests.evidence_schemas import BundleCycle, BundlePlan
+from app.evidence.schemas import BundleCycle, BundlePlan
 
 
 def nature_of_need(story: EvidenceStory) -> None:

@@ -2,7 +2,7 @@
 
 Pure: the bundle in, the bytes out. No clock reads (dates, ages and the PDF's own timestamps all
 come from `bundle.generated_at`); the only files read are the DejaVu fonts in
-`app/ehc_requests/fonts`, embedded because pupils' names need more than the Latin-1 of the
+`app/evidence/fonts`, embedded because pupils' names need more than the Latin-1 of the
 standard PDF fonts. Every piece of user text goes through `text.literal`, which escapes it, so a
 description can never be read as Paragraph markup.
 
@@ -15,11 +15,11 @@ The family, each module importing only those before it: `text` (words and format
 reportlab), `style` (geometry, colours, fonts, paragraph styles), `layout` (pages, headings,
 tables), `story` (what the sections share), then one module per part of the document
 (`identity`, `timeline`, `chart`, `cycles`, `specialists`, `records`) and `document`, which puts
-them in order and writes the file. The router imports this package only when a PDF is asked
-for, and calls `render_evidence_pdf` through it, so tests can replace it here.
+them in order and writes the file. The router calls `render_evidence_pdf` through this package, so
+tests can replace it here.
 """
 
-from app.ehc_requests.evidence_pdf.document import render_evidence_pdf
-from app.ehc_requests.evidence_pdf.layout import FOOTER_NOTICE
+from app.evidence.pdf.document import render_evidence_pdf
+from app.evidence.pdf.layout import FOOTER_NOTICE
 
 __all__ = ["FOOTER_NOTICE", "render_evidence_pdf"]

@@ -4,27 +4,27 @@ written to A4 pages with the bundle's own time and no name in the metadata.
 
 from collections.abc import Callable
 
-from app.ehc_requests.evidence_pdf.chart import progress_chart
-from app.ehc_requests.evidence_pdf.cycles import (
+from app.evidence.pdf.chart import progress_chart
+from app.evidence.pdf.cycles import (
     action_and_support,
     attainment_and_progress,
     nature_of_need,
 )
-from app.ehc_requests.evidence_pdf.identity import title_block
-from app.ehc_requests.evidence_pdf.layout import write_pdf
-from app.ehc_requests.evidence_pdf.records import (
+from app.evidence.pdf.identity import title_block
+from app.evidence.pdf.layout import write_pdf
+from app.evidence.pdf.records import (
     chronology,
     concerns,
     departures,
     funding_claims,
     pupil_and_parent_views,
 )
-from app.ehc_requests.evidence_pdf.specialists import health_and_social
-from app.ehc_requests.evidence_pdf.story import EvidenceStory
-from app.ehc_requests.evidence_pdf.style import register_fonts
-from app.ehc_requests.evidence_pdf.text import pupil_initials
-from app.ehc_requests.evidence_pdf.timeline import support_timeline
-from app.ehc_requests.evidence_schemas import EvidenceBundle
+from app.evidence.pdf.specialists import health_and_social
+from app.evidence.pdf.story import EvidenceStory
+from app.evidence.pdf.style import register_fonts
+from app.evidence.pdf.text import pupil_initials
+from app.evidence.pdf.timeline import support_timeline
+from app.evidence.schemas import EvidenceBundle
 
 # The title block and the two graphics first, then DOMAIN.md §4.2's order (CoP 9.14).
 SECTIONS: tuple[Callable[[EvidenceStory], None], ...] = (

@@ -1,0 +1,115 @@
+"""Pupil and plan events, `sen_status` changes and the end of a support plan."""
+
+import uuid
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.audit import Touched, record_access
+from app.core.clock import today_london
+from app.core.outbox import PendingEvent, emit
+from app.core.scope import get_with_pupil, pupil_scope
+from app.core.security import Principal, Role
+from app.models import Pupil, SupportPlan
+from app.models.enums import AuditAction, PlanStatus, SenStatus
+
+PLAN_READERS = (Role.SENCO, Role.TEACHER, Role.PARENT, Role.PLATFORM_ADMIN, Role.LA_OFFICER)
+REVIEW_DECISION_CLOSE = "review_decision"
+LEFT_SCHOOL_CLOSE = "left_school"
+
+
+def pupil_event(type_: str, pupil: Pupil, **data: Any) -> PendingEvent:
+    return pupil_event_of(
+        type_,
+        pupil_id=pupil.id,
+        school_id=pupil.school_id,
+        upn=pupil.upn,
+        la_code=pupil.home_la_code,
+        **data,
+    )
+
+
+def pupil_event_of(
+    type_: str, *, pupil_id: uuid.UUID, school_id: uuid.UUID, upn: str, la_code: str, **data: Any
+) -> PendingEvent:
+    """Pupil events carry the UPN (the key MIS systems match on) and never other personal data.
+    From column values: the batch writes rows, not ORM objects."""
+    return PendingEvent(
+        type=type_,
+        resource="pupil",
+        resource_id=pupil_id,
+        pupil_id=pupil_id,
+        school_id=school_id,
+        la_code=la_code,
+        data={"upn": upn, **data},
+    )
+
+
+def plan_touched(plan: SupportPlan, pupil: Pupil) -> Touched:
+    return Touched(resource_id=plan.id, pupil_id=pupil.id, school_id=pupil.school_id)
+
+
+def plan_event(type_: str, plan: SupportPlan, pupil: Pupil) -> PendingEvent:
+    return PendingEvent(
+        type=type_,
+        resource="support_plan",
+        resource_id=plan.id,
+        pupil_id=pupil.id,
+        school_id=pupil.school_id,
+        la_code=pupil.home_la_code,
+        data={"upn": pupil.upn, "status": plan.status},
+    )
+
+
+def set_sen_status(session: AsyncSession, pupil: Pupil, status: SenStatus) -> None:
+    if pupil.sen_status == status.value:
+        return
+    pupil.sen_status = status.value
+    emit(
+        session,
+        pupil_event("pupil.updated", pupil, changed=["sen_status"], sen_status=status.value),
+    )
+
+
+async def get_plan_in_scope(
+    session: AsyncSession, principal: Principal, plan_id: uuid.UUID, *, for_update: bool = False
+) -> tuple[SupportPlan, Pupil]:
+    return await get_with_pupil(
+        session,
+        SupportPlan,
+        plan_id,
+        pupil_scope(principal),
+        what="support plan",
+        for_update=for_update,
+    )
+
+
+def end_plan(
+    session: AsyncSession, plan: SupportPlan, pupil: Pupil, status: PlanStatus, reason: str | None
+) -> None:
+    """Ends an active plan; `sen_status` goes back to N unless an EHC plan makes it E."""
+    plan.status = status.value
+    plan.closed_on = today_london()
+    plan.close_reason = reason
+    if pupil.sen_status == SenStatus.K.value:
+        set_sen_status(session, pupil, SenStatus.N)
+    emit(session, plan_event("plan.closed", plan, pupil))
+
+
+async def close_active_plan_of_leaver(
+    session: AsyncSession, principal: Principal, pupil: Pupil
+) -> None:
+    """A pupil who leaves the school leaves SEN support there too (SPEC.md §3.3)."""
+    plan = await session.scalar(
+        select(SupportPlan)
+        .where(SupportPlan.pupil_id == pupil.id, SupportPlan.status == PlanStatus.ACTIVE.value)
+        .with_for_update()
+    )
+    if plan is None:
+        return
+    end_plan(session, plan, pupil, PlanStatus.CLOSED, LEFT_SCHOOL_CLOSE)
+    await session.flush()
+    await record_access(
+        session, principal, AuditAction.UPDATE, "support_plan", [plan_touched(plan, pupil)]
+    )
