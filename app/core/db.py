@@ -43,6 +43,10 @@ from app.core.security import current_principal
 
 logger = logging.getLogger("app.db")
 
+# The unit of work's session as services see it: they pass it to their repositories and never
+# build a query themselves (services import no SQLAlchemy; the import contract checks it).
+DbSession = AsyncSession
+
 
 def _json_text(value: Any) -> str:
     return orjson.dumps(value).decode()
