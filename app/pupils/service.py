@@ -1,6 +1,5 @@
 """Pupil use cases: create, read, update, list and the MIS batch upsert."""
 
-import functools
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -9,44 +8,22 @@ from typing import Any
 
 import orjson
 from pydantic import ValidationError
-from sqlalchemy import (
-    ARRAY,
-    CTE,
-    Boolean,
-    ColumnElement,
-    Date,
-    Integer,
-    String,
-    Uuid,
-    any_,
-    bindparam,
-    cast,
-    exists,
-    or_,
-    select,
-    text,
-    true,
-    tuple_,
-)
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.audit import Touched, audit_params, audited_read, record_access
-from app.core.db import Database, DirectStatement
+from app.core.audit import Touched, record_access
+from app.core.db import Database, DbSession
 from app.core.errors import BatchTooLarge, Conflict, FieldError, NotFound, ValidationFailed
 from app.core.http import after_values, check_if_match, encode_cursor
 from app.core.outbox import emit
 from app.core.scope import (
-    bound_pupil_scope,
-    bound_school_scope,
     get_pupil_in_scope,
     get_school_in_scope,
-    scope_params,
 )
 from app.core.security import Principal, Role
 from app.lifecycle.service import close_active_plan_of_leaver, pupil_event, pupil_event_of
 from app.models import Pupil, School
 from app.models.enums import AuditAction, SenStatus, YearGroup
+from app.pupils import repository
+from app.pupils.repository import BATCH_COLUMN_NAMES
 from app.pupils.schemas import (
     NOT_NULLABLE,
     REQUIRED_ON_CREATE,
@@ -55,7 +32,6 @@ from app.pupils.schemas import (
     ContactIn,
     PupilCreate,
     PupilFields,
-    PupilOut,
     PupilUpdate,
     needs_problem,
 )
@@ -136,48 +112,18 @@ def new_pupil(school: School, data: PupilCreate) -> Pupil:
     return Pupil(**new_pupil_values(school, data))
 
 
-async def _upn_taken(
-    session: AsyncSession, school_id: uuid.UUID, upn: str, other_than: uuid.UUID | None = None
-) -> bool:
-    query = select(Pupil.id).where(Pupil.school_id == school_id, Pupil.upn == upn)
-    if other_than is not None:
-        query = query.where(Pupil.id != other_than)
-    return (await session.scalar(query)) is not None
-
-
-async def _flush_unique(session: AsyncSession) -> None:
-    # A concurrent writer can take the same UPN between our check and our write.
-    try:
-        await session.flush()
-    except IntegrityError as error:
-        if "uq_pupils_school_id_upn" in str(error.orig):
-            raise Conflict("Another pupil at this school already has this UPN") from None
-        raise
-
-
 async def create_pupil(
-    session: AsyncSession, principal: Principal, school_id: uuid.UUID, data: PupilCreate
+    session: DbSession, principal: Principal, school_id: uuid.UUID, data: PupilCreate
 ) -> Pupil:
     school = await get_school_in_scope(session, principal, school_id)
     principal.require(*PUPIL_WRITERS)
-    if await _upn_taken(session, school.id, data.upn):
-        raise Conflict("Another pupil at this school already has this UPN")
+    if await repository.upn_taken(session, school.id, data.upn):
+        raise Conflict(repository.UPN_TAKEN)
     pupil = new_pupil(school, data)
-    session.add(pupil)
-    await _flush_unique(session)
+    await repository.add_pupil(session, pupil)
     await record_access(session, principal, AuditAction.CREATE, "pupil", [touched(pupil)])
     emit(session, pupil_event("pupil.created", pupil))
     return pupil
-
-
-def pupil_out_columns(rows: CTE) -> list[ColumnElement[Any]]:
-    """`PupilOut`'s fields in its order, from a CTE of pupil rows; ids as text and contacts as
-    the JSON text stored (passed through to the answer, see `pupil_json`)."""
-    as_text = {"id", "school_id", "contacts"}  # written as they come, no Python call each
-    return [
-        cast(rows.c[name], String).label(name) if name in as_text else rows.c[name]
-        for name in PupilOut.model_fields
-    ]
 
 
 def pupil_json(row: Mapping[str, Any]) -> dict[str, Any]:
@@ -189,35 +135,19 @@ def pupil_json(row: Mapping[str, Any]) -> dict[str, Any]:
     return pupil
 
 
-@functools.cache
-def _audited_pupil_read(role: Role) -> DirectStatement:
-    """The hot read, built once per role: the scoped select and its audit entry in one
-    statement, so one round trip and no transaction; the caller's values are bound at
-    execution."""
-    scoped = (
-        select(*Pupil.__table__.columns, Pupil.id.label("pupil_id"))
-        .where(Pupil.id == bindparam("pupil_id"), bound_pupil_scope(role))
-        .cte("scoped")
-    )
-    audited = audited_read("pupil", scoped, resource_id="id", school_id="school_id")
-    columns = pupil_out_columns(scoped)
-    return DirectStatement(select(*columns).add_cte(audited))
-
-
 async def read_pupil(
     database: Database, principal: Principal, pupil_id: uuid.UUID
 ) -> Mapping[str, Any]:
     """One pupil in the caller's scope, as the columns `PupilOut` shows; the read is audited in
     the same statement."""
-    params = {"pupil_id": pupil_id, **scope_params(principal), **audit_params(principal)}
-    row = await database.fetch_one(_audited_pupil_read(principal.role), params)
+    row = await repository.read_pupil_row(database, principal, pupil_id)
     if row is None:
         raise NotFound("No such pupil")
     return row
 
 
 async def update_pupil(
-    session: AsyncSession,
+    session: DbSession,
     principal: Principal,
     pupil_id: uuid.UUID,
     data: PupilUpdate,
@@ -227,16 +157,18 @@ async def update_pupil(
     principal.require(*PUPIL_WRITERS)
     check_if_match(if_match, pupil.version)
     changes = planned_changes(pupil, data)
-    if "upn" in changes and await _upn_taken(session, pupil.school_id, changes["upn"], pupil.id):
-        raise Conflict("Another pupil at this school already has this UPN")
+    if "upn" in changes and await repository.upn_taken(
+        session, pupil.school_id, changes["upn"], pupil.id
+    ):
+        raise Conflict(repository.UPN_TAKEN)
     for name, value in changes.items():
         setattr(pupil, name, value)
     if changes:
-        await _flush_unique(session)
+        await repository.flush_unique(session)
         if changes.get("left_on") is not None:
             await close_active_plan_of_leaver(session, principal, pupil)
-            await session.flush()
-        await session.refresh(pupil, ["updated_at"])
+            await repository.flush_unique(session)
+        await repository.refresh_updated_at(session, pupil)
         emit(session, pupil_event("pupil.updated", pupil, changed=sorted(changes)))
     await record_access(session, principal, AuditAction.UPDATE, "pupil", [touched(pupil)])
     return pupil
@@ -250,77 +182,6 @@ class PupilFilters:
     q: str | None = None
 
 
-LIST_ORDER = (Pupil.last_name, Pupil.first_name, Pupil.id)
-
-
-@functools.cache
-def _audited_pupil_page(role: Role, filters: frozenset[str]) -> DirectStatement:
-    """A page of a school's pupils and the audit entries of the pupils shown, in one
-    statement, built once per role and set of filters used; values are bound at execution.
-
-    It answers no row when the school is out of scope (404), one row of nulls when the page is
-    empty, else up to `limit + 1` pupils (the last only tells whether there is a next page: it
-    is neither shown nor audited)."""
-    school = (
-        select(School.id)
-        .where(School.id == bindparam("school_id"), bound_school_scope(role))
-        .cte("school")
-    )
-    # The school's id as a parameter, not a join to `school`: the planner then walks the
-    # name-order index of that school and stops at the limit. The EXISTS is evaluated once.
-    conditions = [
-        Pupil.school_id == bindparam("school_id"),
-        bound_pupil_scope(role),
-        exists(select(school.c.id)),
-    ]
-    if "sen_status" in filters:
-        conditions.append(Pupil.sen_status == bindparam("sen_status"))
-    if "year_group" in filters:
-        conditions.append(Pupil.year_group == bindparam("year_group"))
-    if "updated_since" in filters:
-        conditions.append(Pupil.updated_at >= bindparam("updated_since"))
-    if "q" in filters:
-        # The search text is bound as a parameter; only LIKE's own wildcards are escaped.
-        conditions.append(
-            or_(
-                Pupil.first_name.ilike(bindparam("q_like")),
-                Pupil.last_name.ilike(bindparam("q_like")),
-                Pupil.upn == bindparam("q_upn"),
-            )
-        )
-    if "cursor" in filters:
-        conditions.append(
-            tuple_(*LIST_ORDER)
-            > tuple_(
-                bindparam("after_last_name"),
-                bindparam("after_first_name"),
-                bindparam("after_id", type_=Uuid),
-            )
-        )
-    page = (
-        select(*Pupil.__table__.columns, Pupil.id.label("pupil_id"))
-        .where(*conditions)
-        .order_by(*LIST_ORDER)
-        .limit(bindparam("probe_limit"))
-        .cte("page")
-    )
-    shown = (
-        select(page)
-        .order_by(page.c.last_name, page.c.first_name, page.c.id)
-        .limit(bindparam("limit"))
-        .cte("shown")
-    )
-    audited = audited_read("pupil", shown, resource_id="id", school_id="school_id")
-    columns = pupil_out_columns(page)
-    statement = (
-        select(*columns)
-        .select_from(school.outerjoin(page, true()))
-        .order_by(page.c.last_name, page.c.first_name, page.c.id)
-        .add_cte(audited)
-    )
-    return DirectStatement(statement)
-
-
 async def list_pupils(
     database: Database,
     principal: Principal,
@@ -331,13 +192,7 @@ async def list_pupils(
 ) -> tuple[list[Mapping[str, Any]], str | None]:
     """A page of a school's pupils in name order (rows of `pupil_out_columns`), each shown
     pupil's read audited, in one statement without a transaction (like `read_pupil`)."""
-    params: dict[str, Any] = {
-        "school_id": school_id,
-        "limit": limit,
-        "probe_limit": limit + 1,
-        **scope_params(principal),
-        **audit_params(principal),
-    }
+    params: dict[str, Any] = {"school_id": school_id, "limit": limit, "probe_limit": limit + 1}
     used = set()
     if filters.sen_status is not None:
         used.add("sen_status")
@@ -355,10 +210,9 @@ async def list_pupils(
         params["q_upn"] = filters.q.upper()
     if cursor is not None:
         used.add("cursor")
-        after = after_values(LIST_ORDER, cursor)
+        after = after_values(repository.LIST_ORDER, cursor)
         params["after_last_name"], params["after_first_name"], params["after_id"] = after
-    statement = _audited_pupil_page(principal.role, frozenset(used))
-    rows = await database.fetch_all(statement, params)
+    rows = await repository.read_pupil_page(database, principal, frozenset(used), params)
     if not rows:
         raise NotFound("No such school")
     pupils = [row for row in rows if row["id"] is not None]
@@ -418,80 +272,8 @@ def _parse_batch_items(
     return results, valid
 
 
-# The batch writes as sets: one INSERT and one UPDATE whatever the number of pupils, each
-# column travelling as an array, so 1,000 items cost two statements rather than one UPDATE per
-# changed pupil (the ORM's version counter issues those one by one).
-_BATCH_COLUMNS = (
-    ("first_name", ARRAY(String)),
-    ("last_name", ARRAY(String)),
-    ("date_of_birth", ARRAY(Date)),
-    ("year_group", ARRAY(String)),
-    ("home_la_code", ARRAY(String)),
-    ("pupil_premium", ARRAY(Boolean)),
-    ("primary_need", ARRAY(String)),
-    ("secondary_need", ARRAY(String)),
-    ("contacts", ARRAY(String)),  # JSON texts, cast to jsonb in SQL
-    ("left_on", ARRAY(Date)),
-)
-_BATCH_NAMES_LIST = tuple(name for name, _ in _BATCH_COLUMNS)
-_BATCH_NAMES = ", ".join(_BATCH_NAMES_LIST)
-_BATCH_ARRAYS = ", ".join(f":{name}" for name, _ in _BATCH_COLUMNS)
-_BATCH_BINDS = [bindparam(name, type_=type_) for name, type_ in _BATCH_COLUMNS]
-
-_INSERT_PUPILS = text(
-    f"INSERT INTO pupils (id, school_id, upn, {_BATCH_NAMES}, sen_status, version) "
-    "SELECT item.id, :school_id, item.upn, item.first_name, item.last_name, "
-    "item.date_of_birth, item.year_group, item.home_la_code, item.pupil_premium, "
-    "item.primary_need, item.secondary_need, item.contacts::jsonb, item.left_on, :sen_status, 1 "
-    f"FROM unnest(:ids, :upns, {_BATCH_ARRAYS}) AS item(id, upn, {_BATCH_NAMES})"
-).bindparams(
-    bindparam("school_id", type_=Uuid),
-    bindparam("ids", type_=ARRAY(Uuid)),
-    bindparam("upns", type_=ARRAY(String)),
-    *_BATCH_BINDS,
-)
-
-# The version check of an ORM update, in SQL: a row whose version moved is not updated, and
-# the count of rows returned tells (the rows are locked FOR UPDATE first, so it never moves).
-_UPDATE_PUPILS = text(
-    "UPDATE pupils SET first_name = item.first_name, last_name = item.last_name, "
-    "date_of_birth = item.date_of_birth, year_group = item.year_group, "
-    "home_la_code = item.home_la_code, pupil_premium = item.pupil_premium, "
-    "primary_need = item.primary_need, secondary_need = item.secondary_need, "
-    "contacts = item.contacts::jsonb, left_on = item.left_on, "
-    "version = pupils.version + 1, updated_at = now() "
-    f"FROM unnest(:ids, :versions, {_BATCH_ARRAYS}) AS item(id, version, {_BATCH_NAMES}) "
-    "WHERE pupils.id = item.id AND pupils.version = item.version "
-    "RETURNING pupils.id"
-).bindparams(
-    bindparam("ids", type_=ARRAY(Uuid)),
-    bindparam("versions", type_=ARRAY(Integer)),
-    *_BATCH_BINDS,
-)
-
-
-_EXISTING_PUPILS = (
-    select(Pupil.__table__)
-    .where(
-        Pupil.school_id == bindparam("school_id"),
-        # `= ANY(array)`: one statement text (and prepared plan) for 1 UPN or 1,000.
-        Pupil.upn == any_(bindparam("upns", type_=ARRAY(String))),
-    )
-    .with_for_update()
-)
-
-
-def _column_arrays(states: list[dict[str, Any]]) -> dict[str, list[Any]]:
-    arrays: dict[str, list[Any]] = {name: [] for name, _ in _BATCH_COLUMNS}
-    for state in states:
-        for name, values in arrays.items():
-            value = state[name]
-            values.append(orjson.dumps(value).decode() if name == "contacts" else value)
-    return arrays
-
-
 async def batch_upsert(
-    session: AsyncSession, principal: Principal, school_id: uuid.UUID, items: list[Any]
+    session: DbSession, principal: Principal, school_id: uuid.UUID, items: list[Any]
 ) -> list[BatchItemResult]:
     """Upsert by UPN in one transaction. Each item is validated on its own and is either
     applied whole or reported as an error; a bad item never blocks the others."""
@@ -505,12 +287,7 @@ async def batch_upsert(
 
     # Rows, not ORM objects: the writes below are set-based, and 1,000 tracked objects would
     # cost more than the statements.
-    existing = {
-        row.upn: row
-        for row in await session.execute(
-            _EXISTING_PUPILS, {"school_id": school.id, "upns": list(valid)}
-        )
-    }
+    existing = await repository.lock_existing_by_upn(session, school.id, list(valid))
     created: list[dict[str, Any]] = []
     updated: list[tuple[Any, dict[str, Any], list[str]]] = []
     for upn, (index, fields) in valid.items():
@@ -534,7 +311,7 @@ async def batch_upsert(
             else:
                 changes = planned_changes(current, fields)
                 if changes:
-                    state = {name: getattr(current, name) for name in _BATCH_NAMES_LIST}
+                    state = {name: getattr(current, name) for name in BATCH_COLUMN_NAMES}
                     updated.append((current, state | changes, sorted(changes)))
                 status, pupil_id = ("updated" if changes else "unchanged"), current.id
         except ValidationFailed as error:
@@ -549,7 +326,10 @@ async def batch_upsert(
             index=index, upn=upn, status=status, id=pupil_id, errors=[]
         )
 
-    await _write_batch(session, school, created, updated)
+    await repository.insert_pupils(session, school.id, SenStatus.N.value, created)
+    await repository.update_pupils(
+        session, [(current.id, current.version, state) for current, state, _ in updated]
+    )
     for current, state, changed in updated:
         emit(
             session,
@@ -563,8 +343,7 @@ async def batch_upsert(
             ),
         )
         if "left_on" in changed and state["left_on"] is not None:
-            leaver = await session.get(Pupil, current.id, populate_existing=True)
-            assert leaver is not None
+            leaver = await repository.reload(session, current.id)
             await close_active_plan_of_leaver(session, principal, leaver)
     for state in created:
         emit(
@@ -592,39 +371,3 @@ async def batch_upsert(
         [Touched(resource_id=c.id, pupil_id=c.id, school_id=school.id) for c, _, _ in updated],
     )
     return [result for result in results if result is not None]
-
-
-async def _write_batch(
-    session: AsyncSession,
-    school: School,
-    created: list[dict[str, Any]],
-    updated: list[tuple[Any, dict[str, Any], list[str]]],
-) -> None:
-    try:
-        if created:
-            await session.execute(
-                _INSERT_PUPILS,
-                {
-                    "school_id": school.id,
-                    "sen_status": SenStatus.N.value,
-                    "ids": [state["id"] for state in created],
-                    "upns": [state["upn"] for state in created],
-                    **_column_arrays(created),
-                },
-            )
-    except IntegrityError as error:
-        # A concurrent writer took one of these UPNs between our read and our write.
-        if "uq_pupils_school_id_upn" in str(error.orig):
-            raise Conflict("Another pupil at this school already has this UPN") from None
-        raise
-    if updated:
-        written = await session.execute(
-            _UPDATE_PUPILS,
-            {
-                "ids": [current.id for current, _, _ in updated],
-                "versions": [current.version for current, _, _ in updated],
-                **_column_arrays([state for _, state, _ in updated]),
-            },
-        )
-        if len(written.all()) != len(updated):
-            raise Conflict("A pupil in this batch was changed meanwhile; send the batch again")
