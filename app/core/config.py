@@ -51,9 +51,9 @@ class Settings(BaseSettings):
         default=None, validation_alias="SEN_RETENTION_HASH_KEY"
     )
 
-    # Slow and oversized requests (SPEC.md §5 "Limits"). A request's head (request line and
-    # header fields) over this many bytes answers 431; so does an incomplete one, at the server
-    # (app/core/protocol.py), which is what bounds its memory.
+    # Slow and oversized requests (SPEC.md §5 "Limits"). Header fields over this many bytes in
+    # all answer 431, complete ones from the app and incomplete ones from the server
+    # (app/core/protocol.py), which is what bounds their memory.
     max_header_bytes: int = Field(
         default=16 * 1024, ge=1024, validation_alias="SEN_MAX_HEADER_BYTES"
     )

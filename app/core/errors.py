@@ -156,6 +156,15 @@ class PayloadTooLarge(ApiError):
     title = "Request body too large"
 
 
+class UriTooLong(ApiError):
+    """Answered by the server alone (app/core/protocol.py), to a request target that is still
+    arriving past a size no client sends; the app answers long complete targets itself."""
+
+    status = 414
+    code = "uri_too_long"
+    title = "Request target too long"
+
+
 class RequestHeaderFieldsTooLarge(ApiError):
     status = 431
     code = "request_header_fields_too_large"

@@ -52,9 +52,10 @@ class EdgeMiddleware:
     - one access-log line: method, route template, status and duration only (no path, query
       string, headers or body: they carry ids, names and tokens);
     - request count and latency by route template, never by raw path (ids stay out);
-    - 431 for a request head (target and header fields) over `max_header_bytes`. The server
-      (app/core/protocol.py) refuses an incomplete one, which is what bounds memory; this
-      answers complete ones, and any server's;
+    - 431 for header fields over `max_header_bytes` in all (the request target is not
+      counted: the app answers a long query string itself). The server (app/core/protocol.py)
+      refuses incomplete ones, which is what bounds memory; this answers complete ones, and
+      any server's;
     - 413 for a body over the limit, by Content-Length or while streaming;
     - 408 (and `Connection: close`) for a body not complete `read_timeout_seconds` after the
       request reached the app: a client trickling its body holds nothing for longer;
@@ -134,7 +135,7 @@ class EdgeMiddleware:
 
         try:
             refusal: ApiError | None = None
-            if _head_bytes(scope) > self.max_header_bytes:
+            if _header_bytes(scope["headers"]) > self.max_header_bytes:
                 refusal = RequestHeaderFieldsTooLarge(
                     f"The request headers are larger than {self.max_header_bytes} bytes in all"
                 )
@@ -172,11 +173,9 @@ class EdgeMiddleware:
             request_id_var.reset(token)
 
 
-def _head_bytes(scope: Scope) -> int:
-    """The request head's size as sent, less the method and version: the target, and each
-    header field with its `: ` and CRLF."""
-    fields: list[tuple[bytes, bytes]] = scope["headers"]
-    size = len(scope.get("raw_path") or b"") + len(scope["query_string"]) + 4 * len(fields)
+def _header_bytes(fields: list[tuple[bytes, bytes]]) -> int:
+    """The header fields' size as sent: each with its `: ` and CRLF."""
+    size = 4 * len(fields)
     for name, value in fields:
         size += len(name) + len(value)
     return size

@@ -15,10 +15,12 @@ to h11. This one:
 - answers 408 and closes a connection whose request head (request line and header fields) is
   not complete `SEN_REQUEST_READ_TIMEOUT` seconds after its first byte, or after the connection
   opened for its first request; a new connection that sends nothing is closed then, unanswered;
-- answers 431 and closes once an incomplete head exceeds `SEN_MAX_HEADER_BYTES`, so an endless
-  head costs at most the limit plus a read or two of the socket (256 KiB each). A complete
-  head over the limit is passed on, and the application answers it 431
-  (app/core/middleware.py) with its request id and access log;
+- answers 431 and closes once the header fields of an incomplete head exceed
+  `SEN_MAX_HEADER_BYTES`, and 414 once a request target exceeds `MAX_TARGET_BYTES`, so an
+  endless head costs at most the two limits plus a read or two of the socket (256 KiB each).
+  A complete head is passed on whatever the size of its header fields, and the application
+  answers those over the limit with 431 (app/core/middleware.py), with its request id and
+  access log;
 - closes a connection whose body is not complete `BODY_GRACE_SECONDS` after the application's
   own deadline for it (which answers 408): this catches the bodies the application is not
   reading, such as the rest of one it already refused with 401.
@@ -44,6 +46,7 @@ from app.core.errors import (
     ApiError,
     RequestHeaderFieldsTooLarge,
     RequestTimeout,
+    UriTooLong,
     problem_body,
 )
 
@@ -52,6 +55,12 @@ logger = logging.getLogger("app.protocol")
 # The application answers a late body 408 at its deadline; the server closes the connection
 # this much later if it is still open (the application was not reading, or had answered).
 BODY_GRACE_SECONDS = 1.0
+# A request target over this answers 414, complete or not: it bounds the memory of one that
+# never ends (uvicorn appends each piece to the last), and no client sends such URLs. The app
+# itself answers long query strings clearly (tests/contract/test_hostile_input.py sends
+# 100 kB ones through ASGI); nginx refuses a request line over one of its large header
+# buffers (8 or 16 KiB) with 414 already.
+MAX_TARGET_BYTES = 64 * 1024
 
 _BETWEEN, _HEAD, _BODY = 0, 1, 2
 
@@ -95,6 +104,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self.timed = 0  # messages * 4 + phase that the read timer was last armed for
         self.read_timer: asyncio.TimerHandle | None = None
         self.upgraded = False
+        self.refusal: ApiError | None = None
 
     # The connection
 
@@ -141,7 +151,9 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         )
         if self.phase == _HEAD and head_only:
             self.head_bytes += len(data)
-            if self.head_bytes > self.max_head_bytes:
+            # uvicorn gathers the target in `url` as the parser goes (bounded by `on_url`): the
+            # rest is the method, the version and the header fields.
+            if self.head_bytes - len(self.url) > self.max_head_bytes:
                 self._refuse(
                     RequestHeaderFieldsTooLarge(
                         f"The request headers are larger than {self.max_head_bytes} bytes in all"
@@ -162,6 +174,20 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self.phase = _HEAD
         self.messages += 1
         self.head_bytes = 0
+
+    def on_url(self, url: bytes) -> None:
+        _base.on_url(self, url)
+        if len(self.url) > MAX_TARGET_BYTES:
+            # Raising stops the parser at once: uvicorn logs "Invalid HTTP request received."
+            # and calls `send_400_response`, which sends this instead.
+            self.refusal = UriTooLong(f"The request target is longer than {MAX_TARGET_BYTES} bytes")
+            raise ValueError("request target too long")
+
+    def send_400_response(self, msg: str) -> None:
+        if self.refusal is not None:
+            self._refuse(self.refusal)
+        else:
+            super().send_400_response(msg)
 
     def on_headers_complete(self) -> None:
         self.phase = _BODY

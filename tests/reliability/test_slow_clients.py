@@ -299,15 +299,36 @@ async def test_headers_over_16_kib_answer_431_and_under_pass(served: Served) -> 
     assert_problem(many, 431, "request_header_fields_too_large")
 
 
+async def test_a_target_over_64_kib_answers_414_and_a_long_query_passes(served: Served) -> None:
+    answers = {}
+    for length in (60_000, 70_000):  # sent whole: the limit holds however the reads fall
+        client = await RawClient.connect(served)
+        await client.send(_head("GET", f"/healthz?q={'a' * length}", "Connection: close"))
+        await client.wait_closed()
+        answers[length] = client
+    assert answers[60_000].status == 200, answers[60_000].received[:200]
+    assert answers[70_000].status == 414, answers[70_000].received[:200]
+    assert b"uri_too_long" in answers[70_000].received
+
+
 def _sample_rss(served: Served, stop: asyncio.Event, peaks: list[int]) -> None:
     while not stop.is_set():
         peaks.append(served.rss_bytes())
         time.sleep(0.01)
 
 
-async def test_an_endless_head_is_cut_off_with_memory_bounded(served: Served, capsys: Any) -> None:
-    """20 MB of one header that never ends: refused after the first 16 KiB or so, with the
-    server's memory (sampled every 10 ms while it lasts) flat."""
+@pytest.mark.parametrize(
+    "start",
+    [
+        pytest.param(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Endless: ", id="header"),
+        pytest.param(b"GET /healthz?q=", id="target"),
+    ],
+)
+async def test_an_endless_head_is_cut_off_with_memory_bounded(
+    served: Served, start: bytes, capsys: Any
+) -> None:
+    """20 MB of one header, or of a URL, that never ends: refused after the first 16 or 64 KiB
+    or so, with the server's memory (sampled every 10 ms while it lasts) flat."""
     async with httpx.AsyncClient(base_url=served.base_url, timeout=10) as http:
         for _ in range(5):
             assert (await http.get("/healthz")).status_code == 200
@@ -320,7 +341,7 @@ async def test_an_endless_head_is_cut_off_with_memory_bounded(served: Served, ca
     sent = 0
     piece = b"a" * 65536
     started = time.monotonic()
-    if await client.send(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Endless: "):
+    if await client.send(start):
         while sent < ENDLESS_HEAD_BYTES and time.monotonic() - started < GIVE_UP_S:
             if not await client.send(piece):
                 break
@@ -332,8 +353,8 @@ async def test_an_endless_head_is_cut_off_with_memory_bounded(served: Served, ca
     growth = max(peaks, default=rss_before) - rss_before
     with capsys.disabled():
         print(
-            f"\n[slow clients] endless head: {sent / 2**20:.1f} MiB sent before the server "
-            f"cut it off after {refused_s:.2f} s (status {client.status}); RSS "
+            f"\n[slow clients] endless {start[:16]!r}: {sent / 2**20:.1f} MiB sent before the "
+            f"server cut it off after {refused_s:.2f} s (status {client.status}); RSS "
             f"{rss_before / 2**20:.1f} MiB before, peak growth {growth / 2**20:.2f} MiB"
         )
     assert sent < ENDLESS_HEAD_BYTES, "the server took the whole endless head"
