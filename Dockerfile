@@ -34,4 +34,6 @@ COPY --chown=root:root app ./app
 USER 10001
 EXPOSE 8000
 HEALTHCHECK --interval=10s --timeout=3s CMD python -c "import urllib.request,sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/healthz').status != 200)"
-CMD ["uvicorn", "app.main:app", "--host", "0.0.0.0", "--port", "8000", "--proxy-headers", "--timeout-graceful-shutdown", "20"]
+# --http: uvicorn's httptools protocol with limits on slow and oversized request heads
+# (app/core/protocol.py; deploy/README.md, "Slow and oversized requests").
+CMD ["uvicorn", "app.main:app", "--host", "0.0.0.0", "--port", "8000", "--proxy-headers", "--timeout-graceful-shutdown", "20", "--http", "app.core.protocol:BoundedHttpToolsProtocol"]

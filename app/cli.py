@@ -30,6 +30,8 @@ from app.openapi_doc import render_openapi
 
 DEV_SECRET_FILE = "dev-jwt-secret"
 DEV_TOKEN_LIFETIME_SECONDS = 12 * 3600
+# uvicorn's httptools protocol with limits on slow and oversized request heads.
+HTTP_PROTOCOL = "app.core.protocol:BoundedHttpToolsProtocol"
 # Whoever can run the CLI against DATABASE_URL already holds the keys to the database.
 CLI_PRINCIPAL = Principal(sub="sen-api-cli", role=Role.PLATFORM_ADMIN)
 
@@ -92,6 +94,7 @@ def serve(args: argparse.Namespace) -> int:
             host=args.host,
             port=args.port,
             workers=args.workers,
+            http=HTTP_PROTOCOL,
             proxy_headers=True,
             log_level="info",
             timeout_graceful_shutdown=20,

@@ -108,7 +108,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.router.routes.append(route)
     # Outermost last: the hot read is answered inside the edge (request id, log, metrics).
     app.add_middleware(HotPupilRead)
-    app.add_middleware(EdgeMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        EdgeMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        max_header_bytes=settings.max_header_bytes,
+        read_timeout_seconds=settings.request_read_timeout_seconds,
+    )
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

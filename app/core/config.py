@@ -73,6 +73,20 @@ class Settings(BaseSettings):
         default=None, validation_alias="SEN_RETENTION_HASH_KEY"
     )
 
+    # Slow and oversized requests (SPEC.md §5 "Limits"). Header fields over this many bytes in
+    # all answer 431, complete ones from the app and incomplete ones from the server
+    # (app/core/protocol.py), which is what bounds their memory.
+    max_header_bytes: int = Field(
+        default=16 * 1024, ge=1024, validation_alias="SEN_MAX_HEADER_BYTES"
+    )
+    # A head not complete this long after its first byte (after the connection opened, for its
+    # first request) is answered 408 and closed; so is a body not complete this long after its
+    # head. Enforced by the server for heads, by the app (and the server, as a backstop) for
+    # bodies.
+    request_read_timeout_seconds: float = Field(
+        default=10.0, gt=0, validation_alias="SEN_REQUEST_READ_TIMEOUT"
+    )
+
 
 @lru_cache
 def get_settings() -> Settings:

@@ -292,14 +292,25 @@ class UnitOfWorkRoute(APIRoute):
 class BulkWriteRoute(UnitOfWorkRoute):
     """A unit of work that is a large write (a 1,000-pupil batch: ~100 ms of CPU with a
     connection held): a few run at once per process (`SEN_BULK_WRITES`), the others wait their
-    turn before they read their body or take a connection. Admitted all at once, 32 batches
-    held every pooled connection for seconds and most answered 503; queued, they complete at the
-    same total rate and reads keep their connections."""
+    turn, holding no connection. Admitted all at once, 32 batches held every pooled connection
+    for seconds and most answered 503; queued, they complete at the same total rate and reads
+    keep their connections.
+
+    A request takes its turn only once its token is checked and its whole body has arrived
+    (SPEC.md §5): a caller with no valid token is answered 401 without queueing, and one that
+    trickles its body waits for it outside the queue (and gets 408 after
+    `SEN_REQUEST_READ_TIMEOUT`), so neither can hold the turns real batches need. The route's
+    own dependencies check the token again from the verified-token cache, and read the body
+    Starlette kept on the request."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
 
         async def admitted(request: Request) -> Response:
+            # Revocation included; its database check (at most every 2 s per client) is done
+            # and its connection returned before the wait.
+            await current_principal(request)
+            await request.body()
             slots: asyncio.Semaphore = request.app.state.bulk_write_slots
             wait = request.app.state.settings.bulk_write_queue_seconds
             try:

@@ -132,6 +132,18 @@ class IdempotencyKeyInProgress(ApiError):
     title = "A request with this Idempotency-Key is still running"
 
 
+class RequestTimeout(ApiError):
+    """The request's head or body did not arrive in time. The rest of it may still be on its
+    way, so the connection is closed after the answer."""
+
+    status = 408
+    code = "request_timeout"
+    title = "The request did not arrive in time"
+
+    def __init__(self, detail: str | None = None):
+        super().__init__(detail, headers={"Connection": "close"})
+
+
 class StaleVersion(ApiError):
     status = 412
     code = "stale_version"
@@ -142,6 +154,21 @@ class PayloadTooLarge(ApiError):
     status = 413
     code = "payload_too_large"
     title = "Request body too large"
+
+
+class UriTooLong(ApiError):
+    """Answered by the server alone (app/core/protocol.py), to a request target that is still
+    arriving past a size no client sends; the app answers long complete targets itself."""
+
+    status = 414
+    code = "uri_too_long"
+    title = "Request target too long"
+
+
+class RequestHeaderFieldsTooLarge(ApiError):
+    status = 431
+    code = "request_header_fields_too_large"
+    title = "Request headers too large"
 
 
 class ValidationFailed(ApiError):
@@ -189,15 +216,9 @@ class ServiceBusy(ApiError):
     title = "The service is busy"
 
 
-def problem_response(
-    status: int,
-    code: str,
-    title: str,
-    detail: str,
-    *,
-    headers: dict[str, str] | None = None,
-    extra: dict[str, Any] | None = None,
-) -> Response:
+def problem_body(
+    status: int, code: str, title: str, detail: str, extra: dict[str, Any] | None = None
+) -> bytes:
     body: dict[str, Any] = {
         "type": f"https://sen-support.example/problems/{code}",
         "title": title,
@@ -207,8 +228,23 @@ def problem_response(
     }
     if extra:
         body.update(extra)
+    return orjson.dumps(body)
+
+
+def problem_response(
+    status: int,
+    code: str,
+    title: str,
+    detail: str,
+    *,
+    headers: dict[str, str] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> Response:
     return Response(
-        orjson.dumps(body), status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers
+        problem_body(status, code, title, detail, extra),
+        status_code=status,
+        media_type=PROBLEM_MEDIA_TYPE,
+        headers=headers,
     )
 
 
@@ -308,6 +344,8 @@ def _http_exception_error(exc: StarletteHTTPException) -> ApiError | None:
         return ValidationFailed([FieldError(field="body", message="The body is not valid JSON")])
     if exc.status_code == 413:
         return PayloadTooLarge(str(exc.detail))
+    if exc.status_code == 408:
+        return RequestTimeout(str(exc.detail))
     return None
 
 
@@ -415,14 +453,17 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         401: "Missing or invalid bearer token",
         403: "The caller's role may not do this",
         404: "Not found, or outside the caller's scope",
+        408: "The request's headers or body did not arrive within 10 seconds; the connection "
+        "is closed",
         409: "Conflicts with the current state",
         412: "If-Match does not match the current version",
         413: "Request body over 1 MiB",
         422: "Validation error",
         429: "Too many requests; retry after Retry-After seconds",
+        431: "Request headers over 16 KiB in all",
         503: "Database unavailable or the service busy; retry after Retry-After seconds",
     }
-    always = (401, 413, 422, 503)
+    always = (401, 408, 413, 422, 431, 503)
     wanted = sorted(set(statuses) | set(always))
     return {
         status: {

@@ -1,11 +1,13 @@
 """The edge of every request, as one pure ASGI middleware: request id and access log, security
-headers, metrics, the body size limit and a boundary for unexpected errors.
+headers, metrics, the header and body limits, the body's deadline and a boundary for unexpected
+errors.
 
 Pure ASGI (not BaseHTTPMiddleware) so that bodies stream through untouched and a limit can be
 enforced while reading, without buffering a large body first. One layer rather than four: each
 layer wrapped `send` and `receive` again, and on a hot read that was a tenth of the request.
 """
 
+import asyncio
 import logging
 import time
 import uuid
@@ -16,7 +18,12 @@ from prometheus_client import Counter, Histogram
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.core.errors import PayloadTooLarge, api_error_response
+from app.core.errors import (
+    ApiError,
+    PayloadTooLarge,
+    RequestHeaderFieldsTooLarge,
+    api_error_response,
+)
 
 request_id_var: ContextVar[str] = ContextVar("request_id", default="-")
 
@@ -45,16 +52,30 @@ class EdgeMiddleware:
     - one access-log line: method, route template, status and duration only (no path, query
       string, headers or body: they carry ids, names and tokens);
     - request count and latency by route template, never by raw path (ids stay out);
+    - 431 for header fields over `max_header_bytes` in all (the request target is not
+      counted: the app answers a long query string itself). The server (app/core/protocol.py)
+      refuses incomplete ones, which is what bounds memory; this answers complete ones, and
+      any server's;
     - 413 for a body over the limit, by Content-Length or while streaming;
+    - 408 (and `Connection: close`) for a body not complete `read_timeout_seconds` after the
+      request reached the app: a client trickling its body holds nothing for longer;
     - unexpected errors answered here by the app's own handler, so the 500 carries the request
       id and headers and is counted. Starlette would answer them in its outermost middleware
       and re-raise, and the server would log the traceback with the exception's text (which can
       quote SQL parameters); here they are logged by type and location, and not re-raised.
     """
 
-    def __init__(self, app: ASGIApp, max_body_bytes: int):
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_body_bytes: int,
+        max_header_bytes: int,
+        read_timeout_seconds: float,
+    ):
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.max_header_bytes = max_header_bytes
+        self.read_timeout_seconds = read_timeout_seconds
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -87,24 +108,41 @@ class EdgeMiddleware:
 
         limit = self.max_body_bytes
         received = 0
+        body_complete = False
+        read_deadline = started + self.read_timeout_seconds
 
         async def limited_receive() -> Message:
-            nonlocal received
-            message = await receive()
+            nonlocal received, body_complete
+            if body_complete:
+                # Waiting for the client to disconnect (a streamed answer): no deadline.
+                return await receive()
+            try:
+                async with asyncio.timeout(read_deadline - time.perf_counter()):
+                    message = await receive()
+            except TimeoutError:
+                # Raised inside the route's body read. FastAPI passes HTTPException through
+                # (other errors there become 400); the error handler answers 408 or 413.
+                raise HTTPException(
+                    408,
+                    f"The request body did not arrive within {self.read_timeout_seconds:g} seconds",
+                ) from None
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
-                    # Raised inside the route's body read. FastAPI passes HTTPException through
-                    # (other errors there become 400); the error handler answers 413.
                     raise HTTPException(413, f"The request body is larger than {limit} bytes")
+                body_complete = not message.get("more_body", False)
             return message
 
         try:
-            if _declared_too_large(headers.get(b"content-length"), limit):
-                response = api_error_response(
-                    PayloadTooLarge(f"The request body is larger than {limit} bytes")
+            refusal: ApiError | None = None
+            if _header_bytes(scope["headers"]) > self.max_header_bytes:
+                refusal = RequestHeaderFieldsTooLarge(
+                    f"The request headers are larger than {self.max_header_bytes} bytes in all"
                 )
-                await response(scope, receive, send_with_headers)
+            elif _declared_too_large(headers.get(b"content-length"), limit):
+                refusal = PayloadTooLarge(f"The request body is larger than {limit} bytes")
+            if refusal is not None:
+                await api_error_response(refusal)(scope, receive, send_with_headers)
                 return
             await self.app(scope, limited_receive, send_with_headers)
         except Exception as error:
@@ -133,6 +171,14 @@ class EdgeMiddleware:
                 },
             )
             request_id_var.reset(token)
+
+
+def _header_bytes(fields: list[tuple[bytes, bytes]]) -> int:
+    """The header fields' size as sent: each with its `: ` and CRLF."""
+    size = 4 * len(fields)
+    for name, value in fields:
+        size += len(name) + len(value)
+    return size
 
 
 def _declared_too_large(content_length: bytes | None, limit: int) -> bool:

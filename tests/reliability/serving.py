@@ -14,6 +14,8 @@ from typing import Any
 
 import httpx
 
+from app.cli import HTTP_PROTOCOL
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 STARTUP_TIMEOUT_S = 30.0
 
@@ -83,6 +85,9 @@ def uvicorn_process(
         str(port),
         "--timeout-graceful-shutdown",
         str(graceful_shutdown_s),
+        # As in production (the Dockerfile): the server's limits on slow and large heads.
+        "--http",
+        HTTP_PROTOCOL,
     ]
     if factory:
         args.append("--factory")
