@@ -362,7 +362,8 @@ def write_data_files(data_dir: Path, dataset: Dataset, settings: Settings, seed:
     import random
 
     rng = random.Random(seed)
-    lifetime = timedelta(hours=12)
+    # The longest the service accepts by default (SEN_MAX_TOKEN_SECONDS); a run takes minutes.
+    lifetime = timedelta(hours=1)
     schools = []
     for school in dataset.schools:
         senco = mint_token(
