@@ -25,7 +25,8 @@ from app.core.http import after_cursor, check_if_match, cursor_for
 from app.core.money import money_text
 from app.core.scope import get_school_in_scope, pupil_scope
 from app.core.security import Principal, Role
-from app.funding.service import REACHED_DO, threshold_for
+from app.funding.repository import REACHED_DO
+from app.funding.service import threshold_for
 from app.models import Cycle, EhcRequest, FundingClaim, Pupil, SupportPlan
 from app.models.enums import AuditAction, EhcRequestStatus, PlanStatus, SenStatus, SenType, Stage
 from app.models.funding import NotionalSenBudget
