@@ -4,7 +4,9 @@ purge.
 The export and the purge both answer "what does the service hold about this pupil?". Each
 names its tables here explicitly, and tests/data_protection check these lists against the
 SQLAlchemy metadata, so a table added later that refers to pupils fails the tests until it is
-exported and purged (or a reason is written down why not).
+exported and purged (or a reason is written down why not). The statements that read and
+delete those rows are in `repository.py`; the lists, the retention dates and who may act stay
+here.
 """
 
 import hashlib
@@ -13,22 +15,19 @@ import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
-
-from sqlalchemy import Uuid, any_, bindparam, delete, insert, select
-from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.schemas import AuditEntryOut
 from app.concerns.schemas import ConcernOut
 from app.core.audit import Touched, record_access
 from app.core.clock import today_london, utcnow
 from app.core.config import Settings
+from app.core.db import DbSession
 from app.core.errors import NotFound, StaleVersion
 from app.core.http import check_if_match
 from app.core.scope import get_pupil_in_scope
 from app.core.security import Principal, Role
 from app.cycles.schemas import DeliveryLogOut, cycle_out
+from app.data_protection import repository
 from app.data_protection.schemas import (
     ExportCycle,
     ExportSchool,
@@ -39,21 +38,7 @@ from app.data_protection.schemas import (
 from app.ehc_requests.service import request_out
 from app.events.schemas import EventOut
 from app.funding.schemas import claim_out
-from app.models import (
-    AuditEntry,
-    Concern,
-    Cycle,
-    DeliveryLog,
-    EhcRequest,
-    Event,
-    FundingClaim,
-    LegalHold,
-    Pupil,
-    RetentionPurge,
-    School,
-    SpecialistInvolvement,
-    SupportPlan,
-)
+from app.models import LegalHold, Pupil
 from app.models.enums import AuditAction
 from app.pupils.schemas import PupilOut
 from app.pupils.service import touched
@@ -151,7 +136,7 @@ def retention_hash_key(settings: Settings) -> bytes | None:
 
 
 async def export_pupil(
-    session: AsyncSession, principal: Principal, pupil_id: uuid.UUID, retention_years: int
+    session: DbSession, principal: Principal, pupil_id: uuid.UUID, retention_years: int
 ) -> PupilExport:
     """Everything held about the pupil, in a fixed number of queries whatever its history.
     Audited as an `export` before the trail is read, so the export lists itself."""
@@ -159,73 +144,35 @@ async def export_pupil(
     principal.require(*EXPORT_READERS)
     await record_access(session, principal, AuditAction.EXPORT, "pupil_export", [touched(pupil)])
     today = today_london()
-    school = await session.get_one(School, pupil.school_id)
-    hold = await session.scalar(select(LegalHold).where(LegalHold.pupil_id == pupil.id))
-
-    async def rows(query: Any) -> list[Any]:
-        return list((await session.scalars(query)).all())
-
-    concerns = await rows(
-        select(Concern).where(Concern.pupil_id == pupil.id).order_by(Concern.raised_on, Concern.id)
-    )
-    plans = await rows(
-        select(SupportPlan)
-        .where(SupportPlan.pupil_id == pupil.id)
-        .order_by(SupportPlan.opened_on, SupportPlan.created_at, SupportPlan.id)
-    )
-    cycles = await rows(
-        select(Cycle)
-        .where(Cycle.pupil_id == pupil.id)
-        .order_by(Cycle.created_at, Cycle.number, Cycle.id)
-    )
-    logs = await rows(
-        select(DeliveryLog)
-        .join(Cycle, Cycle.id == DeliveryLog.cycle_id)
-        .where(Cycle.pupil_id == pupil.id)
-        .order_by(DeliveryLog.delivered_on, DeliveryLog.created_at, DeliveryLog.id)
-    )
-    involvements = await rows(
-        select(SpecialistInvolvement)
-        .where(SpecialistInvolvement.pupil_id == pupil.id)
-        .order_by(SpecialistInvolvement.created_at, SpecialistInvolvement.id)
-    )
-    requests = await rows(
-        select(EhcRequest)
-        .where(EhcRequest.pupil_id == pupil.id)
-        .order_by(EhcRequest.created_at, EhcRequest.id)
-    )
-    claims = await rows(
-        select(FundingClaim)
-        .where(FundingClaim.pupil_id == pupil.id)
-        .order_by(FundingClaim.created_at, FundingClaim.id)
-    )
-    events = await rows(select(Event).where(Event.pupil_id == pupil.id).order_by(Event.seq))
-    entries = await rows(
-        select(AuditEntry)
-        .where(AuditEntry.pupil_id == pupil.id)
-        .order_by(AuditEntry.at, AuditEntry.id)
-    )
+    records = await repository.load_pupil_records(session, pupil)
+    hold = records.legal_hold
     return PupilExport(
         generated_at=utcnow(),
         pupil=PupilOut.model_validate(pupil),
-        school=ExportSchool.model_validate(school),
+        school=ExportSchool.model_validate(records.school),
         retention=RetentionInfo(
             retention_years=retention_years,
             due_for_deletion_on=due_for_deletion_on(pupil.date_of_birth, retention_years),
             legal_hold=hold is not None,
         ),
         legal_hold=None if hold is None else LegalHoldOut.model_validate(hold),
-        concerns=[ConcernOut.model_validate(c) for c in concerns],
-        support_plans=[SupportPlanOut.model_validate(p) for p in plans],
+        concerns=[ConcernOut.model_validate(c) for c in records.concerns],
+        support_plans=[SupportPlanOut.model_validate(p) for p in records.support_plans],
         cycles=[
-            ExportCycle(**dict(cycle_out(c, today)), completed_at=c.completed_at) for c in cycles
+            ExportCycle(**dict(cycle_out(c, today)), completed_at=c.completed_at)
+            for c in records.cycles
         ],
-        delivery_logs=[DeliveryLogOut.model_validate(log, from_attributes=True) for log in logs],
-        specialist_involvements=[SpecialistInvolvementOut.of(i, today) for i in involvements],
-        ehc_requests=[request_out(r, today) for r in requests],
-        funding_claims=[claim_out(c) for c in claims],
-        events=[EventOut.model_validate(e) for e in events],
-        audit_entries=[AuditEntryOut.of(e) for e in entries],
+        delivery_logs=[
+            DeliveryLogOut.model_validate(log, from_attributes=True)
+            for log in records.delivery_logs
+        ],
+        specialist_involvements=[
+            SpecialistInvolvementOut.of(i, today) for i in records.specialist_involvements
+        ],
+        ehc_requests=[request_out(r, today) for r in records.ehc_requests],
+        funding_claims=[claim_out(c) for c in records.funding_claims],
+        events=[EventOut.model_validate(e) for e in records.events],
+        audit_entries=[AuditEntryOut.of(e) for e in records.audit_entries],
     )
 
 
@@ -237,11 +184,11 @@ def _hold_touched(pupil: Pupil) -> Touched:
 
 
 async def read_legal_hold(
-    session: AsyncSession, principal: Principal, pupil_id: uuid.UUID
+    session: DbSession, principal: Principal, pupil_id: uuid.UUID
 ) -> LegalHold:
     pupil = await get_pupil_in_scope(session, principal, pupil_id)
     principal.require(*HOLD_KEEPERS)
-    hold = await session.get(LegalHold, pupil.id)
+    hold = await repository.get_legal_hold(session, pupil.id)
     if hold is None:
         raise NotFound("This pupil's records are under no legal hold")
     await record_access(session, principal, AuditAction.READ, "legal_hold", [_hold_touched(pupil)])
@@ -249,7 +196,7 @@ async def read_legal_hold(
 
 
 async def set_legal_hold(
-    session: AsyncSession,
+    session: DbSession,
     principal: Principal,
     pupil_id: uuid.UUID,
     reason: str,
@@ -259,35 +206,33 @@ async def set_legal_hold(
     hold and a purge of the same pupil never interleave."""
     pupil = await get_pupil_in_scope(session, principal, pupil_id, for_update=True)
     principal.require(*HOLD_KEEPERS)
-    hold = await session.get(LegalHold, pupil.id)
+    hold = await repository.get_legal_hold(session, pupil.id)
     now = utcnow()
     if hold is None:
         if if_match is not None:
             raise StaleVersion("There is no legal hold on this pupil yet")
         hold = LegalHold(pupil_id=pupil.id, reason=reason, set_by=principal.sub, set_at=now)
-        session.add(hold)
+        await repository.insert_legal_hold(session, hold)
         action = AuditAction.CREATE
     else:
         check_if_match(if_match, hold.version)
         hold.reason, hold.set_by, hold.set_at = reason, principal.sub, now
+        await repository.update_legal_hold(session, hold)
         action = AuditAction.UPDATE
-    await session.flush()
-    await session.refresh(hold)
     await record_access(session, principal, action, "legal_hold", [_hold_touched(pupil)])
     return hold
 
 
 async def lift_legal_hold(
-    session: AsyncSession, principal: Principal, pupil_id: uuid.UUID, if_match: str | None
+    session: DbSession, principal: Principal, pupil_id: uuid.UUID, if_match: str | None
 ) -> None:
     pupil = await get_pupil_in_scope(session, principal, pupil_id, for_update=True)
     principal.require(*HOLD_KEEPERS)
-    hold = await session.get(LegalHold, pupil.id)
+    hold = await repository.get_legal_hold(session, pupil.id)
     if hold is None:
         raise NotFound("This pupil's records are under no legal hold")
     check_if_match(if_match, hold.version)
-    await session.delete(hold)
-    await session.flush()
+    await repository.delete_legal_hold(session, hold)
     # The audit actions have no "delete": lifting a hold changes the pupil's record.
     await record_access(
         session, principal, AuditAction.UPDATE, "legal_hold", [_hold_touched(pupil)]
@@ -320,45 +265,8 @@ class PurgeReport:
         return {table: total[table] for table in PURGED_TABLES}
 
 
-def _among(column: Any, ids: list[uuid.UUID]) -> Any:
-    # One array parameter, however many pupils (an IN list is capped at 32,767 parameters).
-    return column == any_(bindparam("pupil_ids", ids, type_=ARRAY(Uuid())))
-
-
-async def _delete_records(session: AsyncSession, ids: list[uuid.UUID]) -> dict[str, Counter[str]]:
-    """Delete the pupils' rows from every table of PURGED_TABLES; rows deleted, by table then
-    by pupil id (as text)."""
-    statements: dict[str, Any] = {
-        "delivery_logs": delete(DeliveryLog)
-        .where(DeliveryLog.cycle_id == Cycle.id, _among(Cycle.pupil_id, ids))
-        .returning(Cycle.pupil_id),
-        **{
-            model.__tablename__: delete(model)
-            .where(_among(model.pupil_id, ids))
-            .returning(model.pupil_id)
-            for model in (
-                Cycle,
-                SupportPlan,
-                Concern,
-                SpecialistInvolvement,
-                EhcRequest,
-                FundingClaim,
-                Event,
-            )
-        },
-        "pupils": delete(Pupil).where(_among(Pupil.id, ids)).returning(Pupil.id),
-    }
-    deleted: dict[str, Counter[str]] = {}
-    for table in PURGED_TABLES:
-        result = await session.execute(
-            statements[table], execution_options={"synchronize_session": False}
-        )
-        deleted[table] = Counter(str(pupil_id) for pupil_id in result.scalars())
-    return deleted
-
-
 async def purge_expired_records(
-    session: AsyncSession,
+    session: DbSession,
     *,
     today: date,
     retention_years: int,
@@ -382,39 +290,31 @@ async def purge_expired_records(
     )
     # Locked, so no hold can be set on these pupils (set_legal_hold locks them too) and no
     # record added to them until this transaction ends.
-    due = (
-        await session.execute(
-            select(Pupil.id, Pupil.school_id, Pupil.upn)
-            .where(Pupil.date_of_birth <= cutoff)
-            .order_by(Pupil.id)
-            .with_for_update()
-        )
-    ).all()
+    due = await repository.lock_pupils_born_on_or_before(session, cutoff)
     if not due:
         return report
-    # A fresh statement after the locks: it sees every hold committed before them.
-    held = set(
-        await session.scalars(
-            select(LegalHold.pupil_id).where(_among(LegalHold.pupil_id, [row.id for row in due]))
-        )
-    )
-    report.held.extend(row.id for row in due if row.id in held)
-    targets = [row for row in due if row.id not in held]
+    held = await repository.held_pupil_ids(session, [pupil.id for pupil in due])
+    report.held.extend(pupil.id for pupil in due if pupil.id in held)
+    targets = [pupil for pupil in due if pupil.id not in held]
     if not targets:
         return report
     savepoint = await session.begin_nested()
-    deleted = await _delete_records(session, [row.id for row in targets])
-    for row in targets:
-        counts = {table: deleted[table][str(row.id)] for table in PURGED_TABLES}
-        report.purged.append(PurgedPupil(pupil_id=row.id, school_id=row.school_id, counts=counts))
+    deleted = await repository.delete_pupils_records(
+        session, PURGED_TABLES, [pupil.id for pupil in targets]
+    )
+    for pupil in targets:
+        counts = {table: deleted[table][str(pupil.id)] for table in PURGED_TABLES}
+        report.purged.append(
+            PurgedPupil(pupil_id=pupil.id, school_id=pupil.school_id, counts=counts)
+        )
     if dry_run:
         await savepoint.rollback()
         return report
     assert hash_key is not None
-    upns = {row.id: row.upn for row in targets}
-    await session.execute(
-        insert(RetentionPurge),
-        [
+    upns = {pupil.id: pupil.upn for pupil in targets}
+    await repository.insert_retention_purges(
+        session,
+        (
             {
                 "id": uuid.uuid4(),
                 "pupil_id": purged.pupil_id,
@@ -426,7 +326,7 @@ async def purge_expired_records(
                 "purged_by": purged_by,
             }
             for purged in report.purged
-        ],
+        ),
     )
     await savepoint.commit()
     return report

@@ -1,30 +1,25 @@
-"""Top-up funding (SPEC.md §3.6): thresholds per financial year and claims to the home LA."""
+"""Top-up funding (SPEC.md §3.6): thresholds per financial year and claims to the home LA.
+
+Who may do what, the claim's state machine and what a submission snapshots; the statements
+themselves are in `repository.py`.
+"""
 
 import uuid
 from decimal import Decimal
 
-from sqlalchemy import ColumnElement, false, select, true
-from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from app.core.audit import Touched, record_access
 from app.core.clock import utcnow
+from app.core.db import DbSession
 from app.core.departures import checked_departures, departure_records, refuse_unless_allowed
-from app.core.errors import (
-    Forbidden,
-    InvalidTransition,
-    RuleViolation,
-    RuleViolationItem,
-    StaleVersion,
-)
-from app.core.http import check_if_match, keyset_page
+from app.core.errors import Forbidden, InvalidTransition, StaleVersion
+from app.core.http import check_if_match
 from app.core.outbox import PendingEvent, emit
-from app.core.scope import get_pupil_in_scope, get_with_pupil
+from app.core.scope import get_pupil_in_scope
 from app.core.security import Principal, Role
+from app.funding import repository
 from app.funding.schemas import ClaimCreate, ClaimTransitionIn
-from app.models import Cycle, FundingClaim, FundingThreshold, Pupil, SupportPlan
-from app.models.enums import AuditAction, PlanStatus, Stage
+from app.models import FundingClaim, FundingThreshold, Pupil
+from app.models.enums import AuditAction
 from app.rules import (
     DEFAULT_THRESHOLD,
     ClaimState,
@@ -37,24 +32,19 @@ from app.rules import (
 
 READERS = (Role.SENCO, Role.TEACHER, Role.LA_OFFICER, Role.PLATFORM_ADMIN)
 DECISIONS = frozenset({"approved", "partially_approved", "rejected"})
-REACHED_DO = (Stage.DO.value, Stage.REVIEW.value, Stage.COMPLETE.value)
 
 
-async def threshold_for(session: AsyncSession, period: str) -> Decimal:
-    amount = await session.scalar(
-        select(FundingThreshold.amount).where(FundingThreshold.period == period)
-    )
+async def threshold_for(session: DbSession, period: str) -> Decimal:
+    amount = await repository.get_threshold_amount(session, period)
     return amount if amount is not None else DEFAULT_THRESHOLD
 
 
-async def list_thresholds(session: AsyncSession) -> list[FundingThreshold]:
-    return list(
-        (await session.scalars(select(FundingThreshold).order_by(FundingThreshold.period))).all()
-    )
+async def list_thresholds(session: DbSession) -> list[FundingThreshold]:
+    return await repository.list_thresholds(session)
 
 
 async def set_threshold(
-    session: AsyncSession,
+    session: DbSession,
     principal: Principal,
     period: str,
     amount: Decimal,
@@ -63,49 +53,13 @@ async def set_threshold(
     """Create or replace a period's threshold. If-Match, when sent, must name the current
     version; there is none to match before the first PUT."""
     principal.require(Role.PLATFORM_ADMIN)
-    current = await session.scalar(
-        select(FundingThreshold.version).where(FundingThreshold.period == period).with_for_update()
-    )
+    current = await repository.lock_threshold_version(session, period)
     if current is None:
         if if_match is not None:
             raise StaleVersion(f"No threshold is set for {period} yet")
     else:
         check_if_match(if_match, current)
-    # An upsert: two first PUTs racing both succeed, the later one as an update.
-    statement = insert(FundingThreshold).values(period=period, amount=amount, version=1)
-    await session.execute(
-        statement.on_conflict_do_update(
-            index_elements=[FundingThreshold.period],
-            set_={
-                "amount": statement.excluded.amount,
-                "version": FundingThreshold.version + 1,
-                "updated_at": utcnow(),
-            },
-        )
-    )
-    threshold = await session.scalar(
-        select(FundingThreshold)
-        .where(FundingThreshold.period == period)
-        .execution_options(populate_existing=True)
-    )
-    assert threshold is not None
-    return threshold
-
-
-def claim_scope(principal: Principal) -> ColumnElement[bool]:
-    """An LA sees claims once submitted to it (`la_code` is set on submission)."""
-    match principal.role:
-        case Role.PLATFORM_ADMIN:
-            return true()
-        case Role.SENCO | Role.TEACHER | Role.MIS_INTEGRATION:
-            return FundingClaim.school_id == principal.school_id
-        case Role.LA_OFFICER:
-            return FundingClaim.la_code == principal.la_code
-        case Role.PARENT:
-            if not principal.pupil_ids:
-                return false()
-            return FundingClaim.pupil_id.in_(principal.pupil_ids)
-    return false()
+    return await repository.upsert_threshold(session, period, amount)
 
 
 def _touched(claim: FundingClaim) -> Touched:
@@ -126,7 +80,7 @@ def claim_event(type_: str, claim: FundingClaim, pupil: Pupil) -> PendingEvent:
 
 
 async def create_claim(
-    session: AsyncSession, principal: Principal, pupil_id: uuid.UUID, data: ClaimCreate
+    session: DbSession, principal: Principal, pupil_id: uuid.UUID, data: ClaimCreate
 ) -> FundingClaim:
     pupil = await get_pupil_in_scope(session, principal, pupil_id)
     principal.require(Role.SENCO)
@@ -138,38 +92,21 @@ async def create_claim(
         status="draft",
         departures=[],
     )
-    session.add(claim)
-    await session.flush()
-    await session.refresh(claim)
+    await repository.insert_claim(session, claim)
     await record_access(session, principal, AuditAction.CREATE, "funding_claim", [_touched(claim)])
     emit(session, claim_event("funding_claim.created", claim, pupil))
     return claim
 
 
-async def _claim_in_scope(
-    session: AsyncSession, principal: Principal, claim_id: uuid.UUID, *, for_update: bool
-) -> tuple[FundingClaim, Pupil]:
-    return await get_with_pupil(
-        session,
-        FundingClaim,
-        claim_id,
-        claim_scope(principal),
-        what="funding claim",
-        for_update=for_update,
-    )
-
-
-async def read_claim(
-    session: AsyncSession, principal: Principal, claim_id: uuid.UUID
-) -> FundingClaim:
-    claim, _ = await _claim_in_scope(session, principal, claim_id, for_update=False)
+async def read_claim(session: DbSession, principal: Principal, claim_id: uuid.UUID) -> FundingClaim:
+    claim, _ = await repository.get_claim_in_scope(session, principal, claim_id)
     principal.require(*READERS)
     await record_access(session, principal, AuditAction.READ, "funding_claim", [_touched(claim)])
     return claim
 
 
 async def list_claims(
-    session: AsyncSession,
+    session: DbSession,
     principal: Principal,
     *,
     la_code: str | None,
@@ -179,63 +116,35 @@ async def list_claims(
     cursor: str | None,
 ) -> tuple[list[FundingClaim], str | None]:
     principal.require(*READERS)
-    query = select(FundingClaim).where(claim_scope(principal))
-    if la_code is not None:
-        query = query.where(FundingClaim.la_code == la_code)
-    if status is not None:
-        query = query.where(FundingClaim.status == status)
-    if period is not None:
-        query = query.where(FundingClaim.period == period)
-    rows, next_cursor = await keyset_page(
-        session, query, (FundingClaim.created_at, FundingClaim.id), limit, cursor
+    rows, next_cursor = await repository.list_claims(
+        session,
+        principal,
+        la_code=la_code,
+        status=status,
+        period=period,
+        limit=limit,
+        cursor=cursor,
     )
     await record_access(session, principal, AuditAction.READ, "funding_claim", map(_touched, rows))
     return rows, next_cursor
 
 
-async def annual_provision_cost_of(session: AsyncSession, pupil: Pupil) -> Decimal:
+async def annual_provision_cost_of(session: DbSession, pupil: Pupil) -> Decimal:
     """The annual cost of the provisions of the latest cycle that reached `do` in the pupil's
     most recent plan (for an E pupil, that is the superseded plan)."""
-    latest_plan = (
-        select(SupportPlan.id)
-        .where(SupportPlan.pupil_id == pupil.id)
-        .order_by(SupportPlan.opened_on.desc(), SupportPlan.created_at.desc())
-        .limit(1)
-        .scalar_subquery()
-    )
-    plan_record = await session.scalar(
-        select(Cycle.plan)
-        .where(Cycle.plan_id == latest_plan, Cycle.stage.in_(REACHED_DO))
-        .order_by(Cycle.number.desc())
-        .limit(1)
-    )
+    plan_record = await repository.get_costed_plan_record(session, pupil.id)
     return Decimal(plan_record["annual_cost"]) if plan_record else Decimal("0.00")
 
 
-async def _current_cycle_stage(session: AsyncSession, pupil: Pupil) -> str | None:
-    stage: str | None = await session.scalar(
-        select(Cycle.stage)
-        .join(SupportPlan, SupportPlan.current_cycle_id == Cycle.id)
-        .where(SupportPlan.pupil_id == pupil.id, SupportPlan.status == PlanStatus.ACTIVE.value)
-    )
-    return stage
-
-
 async def _submission_context(
-    session: AsyncSession, claim: FundingClaim, pupil: Pupil
+    session: DbSession, claim: FundingClaim, pupil: Pupil
 ) -> ClaimSubmissionContext:
-    others = await session.scalars(
-        select(FundingClaim.status).where(
-            FundingClaim.pupil_id == pupil.id,
-            FundingClaim.period == claim.period,
-            FundingClaim.id != claim.id,
-        )
-    )
+    others = await repository.list_other_claim_statuses(session, claim)
     return ClaimSubmissionContext(
         threshold=await threshold_for(session, claim.period),
         provision_cost=await annual_provision_cost_of(session, pupil),
         sen_status=pupil.sen_status,
-        current_cycle_stage=await _current_cycle_stage(session, pupil),
+        current_cycle_stage=await repository.get_active_plan_stage(session, pupil.id),
         other_claim_statuses=tuple(others),
     )
 
@@ -249,7 +158,7 @@ def _check_mover(principal: Principal, claim: FundingClaim, to: str) -> None:
 
 
 async def transition_claim(
-    session: AsyncSession,
+    session: DbSession,
     principal: Principal,
     claim_id: uuid.UUID,
     body: ClaimTransitionIn,
@@ -257,12 +166,14 @@ async def transition_claim(
 ) -> FundingClaim:
     departures = checked_departures(body.departures)
     decided = Decimal(body.decided_amount) if body.decided_amount is not None else None
-    claim, pupil = await _claim_in_scope(session, principal, claim_id, for_update=True)
+    claim, pupil = await repository.get_claim_in_scope(
+        session, principal, claim_id, for_update=True
+    )
     principal.require(Role.SENCO, Role.LA_OFFICER)
     _check_mover(principal, claim, body.to)
     check_if_match(if_match, claim.version)
     # Serialise with the pupil's other claims: claim.single_per_period reads them.
-    await session.execute(select(Pupil.id).where(Pupil.id == pupil.id).with_for_update())
+    await repository.lock_pupil(session, pupil.id)
     submission = (
         await _submission_context(session, claim, pupil) if body.to == "submitted" else None
     )
@@ -295,21 +206,8 @@ async def transition_claim(
         claim.decided_at = utcnow()
     if body.note is not None:
         claim.decision_note = body.note
-    try:
-        await session.flush()
-    except IntegrityError as error:
-        if "uq_funding_claims_one_live_per_period" in str(error.orig):
-            raise RuleViolation(
-                [
-                    RuleViolationItem(
-                        rule="claim.single_per_period",
-                        severity="must",
-                        message="The pupil already has a live claim for this period",
-                    )
-                ]
-            ) from None
-        raise
-    await session.refresh(claim)
+    # A concurrent live claim for the period answers as claim.single_per_period.
+    await repository.update_claim(session, claim)
     await record_access(
         session, principal, AuditAction.TRANSITION, "funding_claim", [_touched(claim)]
     )

@@ -1,5 +1,12 @@
 """Top-up funding thresholds and claims through the API (SPEC.md §3.6)."""
 
+import uuid
+
+import pytest
+
+from app.core.errors import RuleViolation
+from app.funding import repository
+from app.models import FundingClaim
 from tests.core.test_errors import assert_problem
 from tests.cycles.helpers import Cycles, full_plan
 
@@ -180,3 +187,21 @@ async def test_threshold_put_honours_if_match_and_answers_its_version(api):
     )
     listed = (await api.http.get("/v1/funding-thresholds", headers=admin)).json()["items"]
     assert [(t["period"], t["amount"], t["version"]) for t in listed] == [("2027-28", "6200.00", 2)]
+
+
+async def test_the_database_refuses_a_second_live_claim_as_the_rule_does(api, app):
+    """A second live claim that got past the rule check (two submissions racing) answers as
+    claim.single_per_period, from the unique index, not as a 500."""
+    school = await api.create_school()
+    pupil = await pupil_in_do(api, school, [EXPENSIVE])
+    senco = api.senco(school)
+    first = (await claim(api, pupil, senco)).json()
+    second = (await claim(api, pupil, senco)).json()
+    assert (await move(api, first, senco, "submitted")).status_code == 200
+    # Rolled back when the session closes.
+    async with app.state.database.sessionmaker() as session:
+        racing = await session.get_one(FundingClaim, uuid.UUID(second["id"]))
+        racing.status = "submitted"
+        with pytest.raises(RuleViolation) as refused:
+            await repository.update_claim(session, racing)
+        assert [item.rule for item in refused.value.violations] == ["claim.single_per_period"]
