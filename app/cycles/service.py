@@ -38,11 +38,11 @@ from app.cycles.schemas import (
     empty_record,
 )
 from app.ehc_requests.service import add_draft_request
+from app.lifecycle.repository import get_plan_in_scope
 from app.lifecycle.service import (
     PLAN_READERS,
     REVIEW_DECISION_CLOSE,
     end_plan,
-    get_plan_in_scope,
 )
 from app.models import (
     Concern,

@@ -20,10 +20,10 @@ from app.core.outbox import emit
 from app.core.scope import get_pupil_in_scope
 from app.core.security import Principal, Role
 from app.cycles.service import new_cycle
+from app.lifecycle.repository import get_plan_in_scope
 from app.lifecycle.service import (
     PLAN_READERS,
     end_plan,
-    get_plan_in_scope,
     plan_event,
     plan_touched,
     set_sen_status,
