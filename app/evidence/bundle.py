@@ -21,7 +21,7 @@ from app.cycles.schemas import (
     ReviewRecord,
     ViewEntry,
 )
-from app.ehc_requests.service import request_in_scope
+from app.ehc_requests.repository import get_request_in_scope
 from app.evidence.schemas import (
     BundleClaim,
     BundleConcern,
@@ -148,7 +148,7 @@ def _departures(records: list[dict[str, Any]], where: str) -> list[BundleDepartu
 async def build_evidence_bundle(
     session: AsyncSession, principal: Principal, request_id: uuid.UUID
 ) -> EvidenceBundle:
-    request, pupil = await request_in_scope(session, principal, request_id, for_update=False)
+    request, pupil = await get_request_in_scope(session, principal, request_id)
     principal.require(*EVIDENCE_READERS)
     school = await session.get_one(School, pupil.school_id)
     plans = list(
