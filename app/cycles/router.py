@@ -10,7 +10,7 @@ from app.core.errors import error_responses
 from app.core.http import API_PREFIX, Cursor, IfMatch, Limit, set_etag
 from app.core.schemas import Page
 from app.core.security import CurrentPrincipal
-from app.cycles import service
+from app.cycles import logs, records, service, transitions
 from app.cycles.schemas import (
     AssessmentRecord,
     ChecksOut,
@@ -73,7 +73,7 @@ async def put_assessment(
     response: Response,
     if_match: IfMatch = None,
 ) -> CycleOut:
-    cycle = await service.put_assessment(session, principal, cycle_id, body, if_match)
+    cycle = await records.put_assessment(session, principal, cycle_id, body, if_match)
     return answer(cycle, response)
 
 
@@ -95,7 +95,7 @@ async def put_plan(
     response: Response,
     if_match: IfMatch = None,
 ) -> CycleOut:
-    return answer(await service.put_plan(session, principal, cycle_id, body, if_match), response)
+    return answer(await records.put_plan(session, principal, cycle_id, body, if_match), response)
 
 
 @router.put(
@@ -111,7 +111,7 @@ async def put_review(
     response: Response,
     if_match: IfMatch = None,
 ) -> CycleOut:
-    cycle = await service.put_review(session, principal, cycle_id, body, if_match)
+    cycle = await records.put_review(session, principal, cycle_id, body, if_match)
     return answer(cycle, response)
 
 
@@ -133,7 +133,7 @@ async def add_view(
     principal: CurrentPrincipal,
     response: Response,
 ) -> CycleOut:
-    return answer(await service.add_view(session, principal, cycle_id, body), response)
+    return answer(await logs.add_view(session, principal, cycle_id, body), response)
 
 
 @router.post(
@@ -145,7 +145,7 @@ async def add_view(
 async def add_delivery_log(
     cycle_id: uuid.UUID, body: DeliveryLogIn, session: Session, principal: CurrentPrincipal
 ) -> DeliveryLogOut:
-    log = await service.add_delivery_log(session, principal, cycle_id, body)
+    log = await logs.add_delivery_log(session, principal, cycle_id, body)
     return DeliveryLogOut.model_validate(log, from_attributes=True)
 
 
@@ -161,11 +161,11 @@ async def list_delivery_logs(
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> Page[DeliveryLogOut]:
-    logs, next_cursor = await service.list_delivery_logs(
+    delivery_logs, next_cursor = await logs.list_delivery_logs(
         session, principal, cycle_id, limit, cursor
     )
     return Page[DeliveryLogOut](
-        items=[DeliveryLogOut.model_validate(log, from_attributes=True) for log in logs],
+        items=[DeliveryLogOut.model_validate(log, from_attributes=True) for log in delivery_logs],
         next_cursor=next_cursor,
     )
 
@@ -182,7 +182,7 @@ async def check_cycle_transition(
     principal: CurrentPrincipal,
     to: Annotated[Stage, Query(description="The stage to check a move to")],
 ) -> ChecksOut:
-    evaluation = await service.check_transition(session, principal, cycle_id, to)
+    evaluation = await transitions.check_transition(session, principal, cycle_id, to)
     return ChecksOut(to=to, allowed=evaluation.allowed, violations=violation_items(evaluation))
 
 
@@ -205,5 +205,5 @@ async def transition_cycle(
     response: Response,
     if_match: IfMatch = None,
 ) -> CycleOut:
-    cycle = await service.transition_cycle(session, principal, cycle_id, body, if_match)
+    cycle = await transitions.transition_cycle(session, principal, cycle_id, body, if_match)
     return answer(cycle, response)

@@ -1,14 +1,14 @@
-"""EHC needs assessment requests (SPEC.md §3.5): the school's or family's side and the LA's."""
+"""EHC needs assessment requests (SPEC.md §3.5): the school's or family's side and the LA's.
+
+The queries, the caller's scope among them, are in `repository.py`.
+"""
 
 import uuid
 from datetime import date
 
-from sqlalchemy import ColumnElement, and_, false, func, or_, select, true
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from app.core.audit import Touched, record_access
 from app.core.clock import today_london
+from app.core.db import DbSession
 from app.core.departures import checked_departures, departure_records, refuse_unless_allowed
 from app.core.errors import (
     Forbidden,
@@ -16,20 +16,21 @@ from app.core.errors import (
     RuleViolation,
     RuleViolationItem,
 )
-from app.core.http import check_if_match, keyset_page
+from app.core.http import check_if_match
 from app.core.outbox import PendingEvent, emit
-from app.core.scope import get_pupil_in_scope, get_with_pupil
+from app.core.scope import get_pupil_in_scope
 from app.core.security import Principal, Role
+from app.ehc_requests import repository
 from app.ehc_requests.schemas import EhcRequestCreate, EhcRequestOut, EhcTransitionIn
+from app.lifecycle.repository import lock_active_plan
 from app.lifecycle.service import end_plan, set_sen_status
-from app.models import Cycle, EhcRequest, Pupil, SupportPlan
+from app.models import EhcRequest, Pupil
 from app.models.enums import (
     AuditAction,
     EhcRequestedBy,
     EhcRequestStatus,
     PlanStatus,
     SenStatus,
-    Stage,
 )
 from app.rules import (
     EhcContext,
@@ -52,42 +53,13 @@ DECIDED = frozenset(
 SUPERSEDED_BY_EHC_PLAN = "ehc_plan_issued"
 
 
-def request_scope(principal: Principal) -> ColumnElement[bool]:
-    """The requests a caller may see. An LA sees its submitted requests only: `la_code` is set
-    on submission, so drafts (and drafts withdrawn unsubmitted) never show."""
-    match principal.role:
-        case Role.PLATFORM_ADMIN:
-            return true()
-        case Role.SENCO | Role.TEACHER | Role.MIS_INTEGRATION:
-            return EhcRequest.school_id == principal.school_id
-        case Role.PARENT:
-            if not principal.pupil_ids:
-                return false()
-            return EhcRequest.pupil_id.in_(principal.pupil_ids)
-        case Role.LA_OFFICER:
-            return EhcRequest.la_code == principal.la_code
-    return false()
-
-
 def is_overdue(request: EhcRequest, today: date) -> bool:
+    """Past the next statutory date; `repository.overdue_condition` says the same in SQL."""
     if request.status == EhcRequestStatus.SUBMITTED.value:
         return request.decision_due_on is not None and request.decision_due_on < today
     if request.status == EhcRequestStatus.ASSESSING.value:
         return request.final_plan_due_on is not None and request.final_plan_due_on < today
     return False
-
-
-def overdue_condition(today: date) -> ColumnElement[bool]:
-    return or_(
-        and_(
-            EhcRequest.status == EhcRequestStatus.SUBMITTED.value,
-            EhcRequest.decision_due_on < today,
-        ),
-        and_(
-            EhcRequest.status == EhcRequestStatus.ASSESSING.value,
-            EhcRequest.final_plan_due_on < today,
-        ),
-    )
 
 
 def request_out(request: EhcRequest, today: date) -> EhcRequestOut:
@@ -117,7 +89,7 @@ def request_event(type_: str, request: EhcRequest, pupil: Pupil) -> PendingEvent
 
 
 async def create_request(
-    session: AsyncSession, principal: Principal, pupil_id: uuid.UUID, data: EhcRequestCreate
+    session: DbSession, principal: Principal, pupil_id: uuid.UUID, data: EhcRequestCreate
 ) -> EhcRequest:
     pupil = await get_pupil_in_scope(session, principal, pupil_id)
     principal.require(Role.SENCO, Role.PARENT)
@@ -130,14 +102,13 @@ async def create_request(
             raise Forbidden("A parent makes a parent's request with its own token")
         requested_by = data.requested_by or EhcRequestedBy.SCHOOL
     request = add_draft_request(session, pupil, requested_by, data.reason)
-    await session.flush()
-    await session.refresh(request)
+    await repository.save_request(session, request)
     await record_access(session, principal, AuditAction.CREATE, "ehc_request", [_touched(request)])
     return request
 
 
 def add_draft_request(
-    session: AsyncSession, pupil: Pupil, requested_by: EhcRequestedBy, reason: str | None
+    session: DbSession, pupil: Pupil, requested_by: EhcRequestedBy, reason: str | None
 ) -> EhcRequest:
     """A new draft request for the pupil, with its `ehc_request.created` event: the one way a
     request comes to be, whether asked for directly or decided at a review."""
@@ -150,35 +121,22 @@ def add_draft_request(
         reason=reason,
         departures=[],
     )
-    session.add(request)
+    repository.add_request(session, request)
     emit(session, request_event("ehc_request.created", request, pupil))
     return request
 
 
-async def request_in_scope(
-    session: AsyncSession, principal: Principal, request_id: uuid.UUID, *, for_update: bool
-) -> tuple[EhcRequest, Pupil]:
-    return await get_with_pupil(
-        session,
-        EhcRequest,
-        request_id,
-        request_scope(principal),
-        what="EHC request",
-        for_update=for_update,
-    )
-
-
 async def read_request(
-    session: AsyncSession, principal: Principal, request_id: uuid.UUID
+    session: DbSession, principal: Principal, request_id: uuid.UUID
 ) -> EhcRequest:
-    request, _ = await request_in_scope(session, principal, request_id, for_update=False)
+    request, _ = await repository.get_request_in_scope(session, principal, request_id)
     principal.require(*READERS)
     await record_access(session, principal, AuditAction.READ, "ehc_request", [_touched(request)])
     return request
 
 
 async def list_requests(
-    session: AsyncSession,
+    session: DbSession,
     principal: Principal,
     *,
     la_code: str | None,
@@ -188,34 +146,24 @@ async def list_requests(
     cursor: str | None,
 ) -> tuple[list[EhcRequest], str | None]:
     principal.require(*READERS)
-    query = select(EhcRequest).where(request_scope(principal))
-    if la_code is not None:
-        query = query.where(EhcRequest.la_code == la_code)
-    if status is not None:
-        query = query.where(EhcRequest.status == status.value)
-    if overdue is not None:
-        condition = overdue_condition(today_london())
-        query = query.where(condition if overdue else ~condition)
-    rows, next_cursor = await keyset_page(
-        session, query, (EhcRequest.created_at, EhcRequest.id), limit, cursor
+    rows, next_cursor = await repository.request_page(
+        session,
+        principal,
+        la_code=la_code,
+        status=status,
+        overdue=overdue,
+        today=today_london(),
+        limit=limit,
+        cursor=cursor,
     )
     await record_access(session, principal, AuditAction.READ, "ehc_request", map(_touched, rows))
     return rows, next_cursor
 
 
-async def _context(session: AsyncSession, request: EhcRequest) -> EhcContext:
-    completed = await session.scalar(
-        select(func.count())
-        .select_from(Cycle)
-        .where(Cycle.pupil_id == request.pupil_id, Cycle.stage == Stage.COMPLETE.value)
-    )
-    others = await session.scalars(
-        select(EhcRequest.status).where(
-            EhcRequest.pupil_id == request.pupil_id, EhcRequest.id != request.id
-        )
-    )
+async def _context(session: DbSession, request: EhcRequest) -> EhcContext:
     return EhcContext(
-        completed_cycle_count=int(completed or 0), other_request_statuses=tuple(others)
+        completed_cycle_count=await repository.completed_cycle_count(session, request.pupil_id),
+        other_request_statuses=await repository.other_request_statuses(session, request),
     )
 
 
@@ -239,19 +187,21 @@ def _check_mover(principal: Principal, request: EhcRequest, to: EhcRequestStatus
 
 
 async def transition_request(
-    session: AsyncSession,
+    session: DbSession,
     principal: Principal,
     request_id: uuid.UUID,
     body: EhcTransitionIn,
     if_match: str | None,
 ) -> EhcRequest:
     departures = checked_departures(body.departures)
-    request, pupil = await request_in_scope(session, principal, request_id, for_update=True)
+    request, pupil = await repository.get_request_in_scope(
+        session, principal, request_id, for_update=True
+    )
     principal.require(Role.SENCO, Role.PARENT, Role.LA_OFFICER)
     _check_mover(principal, request, body.to)
     check_if_match(if_match, request.version)
     # Serialise with the pupil's other requests: ehc.single_open_request reads them.
-    await session.execute(select(Pupil.id).where(Pupil.id == pupil.id).with_for_update())
+    await repository.lock_pupil(session, pupil.id)
     try:
         evaluation = evaluate_ehc_transition(
             EhcRequestState(status=request.status, requested_by=request.requested_by),
@@ -281,21 +231,17 @@ async def transition_request(
         request.decided_on = today
     if body.to is EhcRequestStatus.PLAN_ISSUED:
         await _issue_plan(session, pupil)
-    try:
-        await session.flush()
-    except IntegrityError as error:
-        if "uq_ehc_requests_one_open_per_pupil" in str(error.orig):
-            raise RuleViolation(
-                [
-                    RuleViolationItem(
-                        rule="ehc.single_open_request",
-                        severity="must",
-                        message="Another request for this pupil is already with the LA",
-                    )
-                ]
-            ) from None
-        raise
-    await session.refresh(request)
+    if not await repository.save_moved_request(session, request):
+        # The database holds ehc.single_open_request too, whatever the check above saw.
+        raise RuleViolation(
+            [
+                RuleViolationItem(
+                    rule="ehc.single_open_request",
+                    severity="must",
+                    message="Another request for this pupil is already with the LA",
+                )
+            ]
+        )
     await record_access(
         session, principal, AuditAction.TRANSITION, "ehc_request", [_touched(request)]
     )
@@ -303,13 +249,9 @@ async def transition_request(
     return request
 
 
-async def _issue_plan(session: AsyncSession, pupil: Pupil) -> None:
+async def _issue_plan(session: DbSession, pupil: Pupil) -> None:
     """An EHC plan replaces SEN support: the pupil becomes E, the active plan is superseded."""
-    plan = await session.scalar(
-        select(SupportPlan)
-        .where(SupportPlan.pupil_id == pupil.id, SupportPlan.status == PlanStatus.ACTIVE.value)
-        .with_for_update()
-    )
+    plan = await lock_active_plan(session, pupil.id)
     set_sen_status(session, pupil, SenStatus.E)
     if plan is not None:
         end_plan(session, plan, pupil, PlanStatus.SUPERSEDED, SUPERSEDED_BY_EHC_PLAN)

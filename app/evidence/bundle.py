@@ -1,16 +1,17 @@
-"""Assembling the EHC evidence bundle: a fixed number of queries whatever the history's size."""
+"""Assembling the EHC evidence bundle: a fixed number of queries whatever the history's size.
+
+The queries, one per section, are in `repository.py`; this module turns their rows into the
+bundle's sections, its timeline and its departures.
+"""
 
 import uuid
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from app.core.audit import Touched, record_access
 from app.core.clock import today_london, utcnow
+from app.core.db import DbSession
 from app.core.departures import DepartureOut
 from app.core.money import money_text
 from app.core.schemas import STORED
@@ -21,7 +22,9 @@ from app.cycles.schemas import (
     ReviewRecord,
     ViewEntry,
 )
-from app.ehc_requests.service import request_in_scope
+from app.ehc_requests.repository import get_request_in_scope
+from app.evidence import repository
+from app.evidence.repository import ProvisionDeliveryTotals
 from app.evidence.schemas import (
     BundleClaim,
     BundleConcern,
@@ -41,16 +44,7 @@ from app.evidence.schemas import (
     ProvisionDelivery,
     TimelineEntry,
 )
-from app.models import (
-    Concern,
-    Cycle,
-    DeliveryLog,
-    FundingClaim,
-    LocalOfferService,
-    School,
-    SpecialistInvolvement,
-    SupportPlan,
-)
+from app.models import Cycle, SupportPlan
 from app.models.enums import AuditAction, ConcernStatus, Stage
 from app.specialists.schemas import waiting_days
 
@@ -60,49 +54,25 @@ EVIDENCE_READERS = (Role.SENCO, Role.TEACHER, Role.LA_OFFICER, Role.PLATFORM_ADM
 REACHED_DO = (Stage.DO.value, Stage.REVIEW.value, Stage.COMPLETE.value)
 
 
-async def _delivery_totals(
-    session: AsyncSession, pupil_id: uuid.UUID
-) -> dict[uuid.UUID, list[Any]]:
-    """Per cycle, per provision: sessions, attended, minutes, first and last date. One query."""
-    rows = await session.execute(
-        select(
-            DeliveryLog.cycle_id,
-            DeliveryLog.provision_id,
-            func.count(),
-            func.count().filter(DeliveryLog.attended),
-            func.coalesce(func.sum(DeliveryLog.minutes), 0),
-            func.min(DeliveryLog.delivered_on),
-            func.max(DeliveryLog.delivered_on),
-        )
-        .join(Cycle, Cycle.id == DeliveryLog.cycle_id)
-        .where(Cycle.pupil_id == pupil_id)
-        .group_by(DeliveryLog.cycle_id, DeliveryLog.provision_id)
-    )
-    by_cycle: dict[uuid.UUID, list[Any]] = defaultdict(list)
-    for row in rows:
-        by_cycle[row[0]].append(row)
-    return by_cycle
-
-
-def _delivery(cycle: Cycle, rows: list[Any]) -> DeliveryTotals:
+def _delivery(cycle: Cycle, totals: list[ProvisionDeliveryTotals]) -> DeliveryTotals:
     descriptions = {p["id"]: p["description"] for p in cycle.plan["provisions"]}
-    firsts = [row[5] for row in rows]
-    lasts = [row[6] for row in rows]
+    firsts = [t.first_delivered_on for t in totals]
+    lasts = [t.last_delivered_on for t in totals]
     return DeliveryTotals(
-        sessions=sum(row[2] for row in rows),
-        sessions_attended=sum(row[3] for row in rows),
-        minutes=sum(int(row[4]) for row in rows),
+        sessions=sum(t.sessions for t in totals),
+        sessions_attended=sum(t.attended for t in totals),
+        minutes=sum(t.minutes for t in totals),
         first_delivered_on=min(firsts) if firsts else None,
         last_delivered_on=max(lasts) if lasts else None,
         by_provision=[
             ProvisionDelivery(
-                provision_id=row[1],
-                description=descriptions.get(str(row[1]), "(provision since removed)"),
-                sessions=row[2],
-                sessions_attended=row[3],
-                minutes=int(row[4]),
+                provision_id=t.provision_id,
+                description=descriptions.get(str(t.provision_id), "(provision since removed)"),
+                sessions=t.sessions,
+                sessions_attended=t.attended,
+                minutes=t.minutes,
             )
-            for row in rows
+            for t in totals
         ],
     )
 
@@ -146,58 +116,19 @@ def _departures(records: list[dict[str, Any]], where: str) -> list[BundleDepartu
 
 
 async def build_evidence_bundle(
-    session: AsyncSession, principal: Principal, request_id: uuid.UUID
+    session: DbSession, principal: Principal, request_id: uuid.UUID
 ) -> EvidenceBundle:
-    request, pupil = await request_in_scope(session, principal, request_id, for_update=False)
+    request, pupil = await get_request_in_scope(session, principal, request_id)
     principal.require(*EVIDENCE_READERS)
-    school = await session.get_one(School, pupil.school_id)
-    plans = list(
-        (
-            await session.scalars(
-                select(SupportPlan)
-                .where(SupportPlan.pupil_id == pupil.id)
-                .order_by(SupportPlan.opened_on, SupportPlan.created_at)
-            )
-        ).all()
-    )
-    cycles_by_plan: dict[uuid.UUID, list[Cycle]] = defaultdict(list)
-    for cycle in await session.scalars(
-        select(Cycle).where(Cycle.pupil_id == pupil.id).order_by(Cycle.number)
-    ):
-        cycles_by_plan[cycle.plan_id].append(cycle)
-    delivery = await _delivery_totals(session, pupil.id)
-    specialists = list(
-        (
-            await session.execute(
-                select(SpecialistInvolvement, LocalOfferService)
-                .outerjoin(
-                    LocalOfferService,
-                    LocalOfferService.id == SpecialistInvolvement.local_offer_service_id,
-                )
-                .where(SpecialistInvolvement.pupil_id == pupil.id)
-                .order_by(SpecialistInvolvement.requested_on, SpecialistInvolvement.created_at)
-            )
-        ).all()
-    )
-    concerns = list(
-        (
-            await session.scalars(
-                select(Concern)
-                .where(Concern.pupil_id == pupil.id)
-                .order_by(Concern.raised_on, Concern.created_at)
-            )
-        ).all()
-    )
-    claim_query = select(FundingClaim).where(FundingClaim.pupil_id == pupil.id)
-    if principal.role is Role.LA_OFFICER:
-        # Drafts stay the school's (SPEC.md §4): `la_code` is set on submission.
-        claim_query = claim_query.where(FundingClaim.la_code.is_not(None))
-    claims = list(
-        (
-            await session.scalars(
-                claim_query.order_by(FundingClaim.period, FundingClaim.created_at)
-            )
-        ).all()
+    school = await repository.get_school(session, pupil.school_id)
+    plans = await repository.plans_of_pupil(session, pupil.id)
+    cycles_by_plan = await repository.cycles_by_plan(session, pupil.id)
+    delivery = await repository.delivery_totals_by_cycle(session, pupil.id)
+    specialists = await repository.involvements_with_offer(session, pupil.id)
+    concerns = await repository.concerns_of_pupil(session, pupil.id)
+    # Drafts stay the school's (SPEC.md §4), in an LA officer's bundle as everywhere else.
+    claims = await repository.claims_of_pupil(
+        session, pupil.id, submitted_only=principal.role is Role.LA_OFFICER
     )
     today = today_london()
     log = _Log()

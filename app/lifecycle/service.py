@@ -1,16 +1,17 @@
-"""Pupil and plan events, `sen_status` changes and the end of a support plan."""
+"""Pupil and plan events, `sen_status` changes and the end of a support plan.
+
+Plain changes to loaded rows and the events they owe; the queries are in `repository.py`.
+"""
 
 import uuid
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from app.core.audit import Touched, record_access
 from app.core.clock import today_london
+from app.core.db import DbSession
 from app.core.outbox import PendingEvent, emit
-from app.core.scope import get_with_pupil, pupil_scope
 from app.core.security import Principal, Role
+from app.lifecycle import repository
 from app.models import Pupil, SupportPlan
 from app.models.enums import AuditAction, PlanStatus, SenStatus
 
@@ -62,7 +63,7 @@ def plan_event(type_: str, plan: SupportPlan, pupil: Pupil) -> PendingEvent:
     )
 
 
-def set_sen_status(session: AsyncSession, pupil: Pupil, status: SenStatus) -> None:
+def set_sen_status(session: DbSession, pupil: Pupil, status: SenStatus) -> None:
     if pupil.sen_status == status.value:
         return
     pupil.sen_status = status.value
@@ -72,21 +73,8 @@ def set_sen_status(session: AsyncSession, pupil: Pupil, status: SenStatus) -> No
     )
 
 
-async def get_plan_in_scope(
-    session: AsyncSession, principal: Principal, plan_id: uuid.UUID, *, for_update: bool = False
-) -> tuple[SupportPlan, Pupil]:
-    return await get_with_pupil(
-        session,
-        SupportPlan,
-        plan_id,
-        pupil_scope(principal),
-        what="support plan",
-        for_update=for_update,
-    )
-
-
 def end_plan(
-    session: AsyncSession, plan: SupportPlan, pupil: Pupil, status: PlanStatus, reason: str | None
+    session: DbSession, plan: SupportPlan, pupil: Pupil, status: PlanStatus, reason: str | None
 ) -> None:
     """Ends an active plan; `sen_status` goes back to N unless an EHC plan makes it E."""
     plan.status = status.value
@@ -98,18 +86,14 @@ def end_plan(
 
 
 async def close_active_plan_of_leaver(
-    session: AsyncSession, principal: Principal, pupil: Pupil
+    session: DbSession, principal: Principal, pupil: Pupil
 ) -> None:
     """A pupil who leaves the school leaves SEN support there too (SPEC.md §3.3)."""
-    plan = await session.scalar(
-        select(SupportPlan)
-        .where(SupportPlan.pupil_id == pupil.id, SupportPlan.status == PlanStatus.ACTIVE.value)
-        .with_for_update()
-    )
+    plan = await repository.lock_active_plan(session, pupil.id)
     if plan is None:
         return
     end_plan(session, plan, pupil, PlanStatus.CLOSED, LEFT_SCHOOL_CLOSE)
-    await session.flush()
+    await repository.write_changes(session)
     await record_access(
         session, principal, AuditAction.UPDATE, "support_plan", [plan_touched(plan, pupil)]
     )

@@ -1,40 +1,41 @@
 """Support plans: opening an episode of SEN support, closing it, and what follows for the
-pupil's `sen_status` (K while a plan is active, back to N when it ends, unless E)."""
+pupil's `sen_status` (K while a plan is active, back to N when it ends, unless E).
+
+The queries are in `repository.py` (and, for a plan in scope, `app/lifecycle/repository.py`).
+"""
 
 import uuid
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from app.core.audit import record_access
 from app.core.clock import today_london
+from app.core.db import DbSession
 from app.core.errors import (
     ActivePlanExists,
     Conflict,
     FieldError,
     ValidationFailed,
 )
-from app.core.http import check_if_match, keyset_page
+from app.core.http import check_if_match
 from app.core.outbox import emit
 from app.core.scope import get_pupil_in_scope
 from app.core.security import Principal, Role
 from app.cycles.service import new_cycle
+from app.lifecycle.repository import get_plan_in_scope
 from app.lifecycle.service import (
     PLAN_READERS,
     end_plan,
-    get_plan_in_scope,
     plan_event,
     plan_touched,
     set_sen_status,
 )
 from app.models import SupportPlan
 from app.models.enums import AuditAction, PlanStatus, SenStatus
+from app.support_plans import repository
 from app.support_plans.schemas import SupportPlanOpen
 
 
 async def open_support_plan(
-    session: AsyncSession, principal: Principal, pupil_id: uuid.UUID, data: SupportPlanOpen
+    session: DbSession, principal: Principal, pupil_id: uuid.UUID, data: SupportPlanOpen
 ) -> SupportPlan:
     # Locking the pupil serialises concurrent openings; the partial unique index backs it up.
     pupil = await get_pupil_in_scope(session, principal, pupil_id, for_update=True)
@@ -46,11 +47,7 @@ async def open_support_plan(
         raise ValidationFailed(
             [FieldError(field="opened_on", message="Not in the future, nor before birth")]
         )
-    active = await session.scalar(
-        select(SupportPlan.id).where(
-            SupportPlan.pupil_id == pupil.id, SupportPlan.status == PlanStatus.ACTIVE.value
-        )
-    )
+    active = await repository.active_plan_id(session, pupil.id)
     if active is not None:
         raise ActivePlanExists(f"Support plan {active} is still active; close it first")
     plan = SupportPlan(
@@ -64,18 +61,10 @@ async def open_support_plan(
     )
     cycle = new_cycle(plan, pupil, 1)
     plan.current_cycle_id = cycle.id
-    session.add(plan)
-    try:
-        await session.flush()
-        session.add(cycle)
-        await session.flush()
-    except IntegrityError as error:
-        if "uq_support_plans_one_active_per_pupil" in str(error.orig):
-            raise ActivePlanExists("The pupil already has an active support plan") from None
-        raise
+    await repository.insert_plan(session, plan, cycle)
     if pupil.sen_status == SenStatus.N.value:
         set_sen_status(session, pupil, SenStatus.K)
-    await session.refresh(plan)
+    await repository.save_plan(session, plan)
     await record_access(
         session, principal, AuditAction.CREATE, "support_plan", [plan_touched(plan, pupil)]
     )
@@ -84,7 +73,7 @@ async def open_support_plan(
 
 
 async def close_support_plan(
-    session: AsyncSession,
+    session: DbSession,
     principal: Principal,
     plan_id: uuid.UUID,
     reason: str,
@@ -96,8 +85,7 @@ async def close_support_plan(
     if plan.status != PlanStatus.ACTIVE.value:
         raise Conflict(f"The support plan is already {plan.status}")
     end_plan(session, plan, pupil, PlanStatus.CLOSED, reason)
-    await session.flush()
-    await session.refresh(plan)
+    await repository.save_plan(session, plan)
     await record_access(
         session, principal, AuditAction.UPDATE, "support_plan", [plan_touched(plan, pupil)]
     )
@@ -105,7 +93,7 @@ async def close_support_plan(
 
 
 async def read_support_plan(
-    session: AsyncSession, principal: Principal, plan_id: uuid.UUID
+    session: DbSession, principal: Principal, plan_id: uuid.UUID
 ) -> SupportPlan:
     plan, pupil = await get_plan_in_scope(session, principal, plan_id)
     principal.require(*PLAN_READERS)
@@ -116,7 +104,7 @@ async def read_support_plan(
 
 
 async def list_support_plans(
-    session: AsyncSession,
+    session: DbSession,
     principal: Principal,
     pupil_id: uuid.UUID,
     limit: int,
@@ -124,13 +112,7 @@ async def list_support_plans(
 ) -> tuple[list[SupportPlan], str | None]:
     pupil = await get_pupil_in_scope(session, principal, pupil_id)
     principal.require(*PLAN_READERS)
-    rows, next_cursor = await keyset_page(
-        session,
-        select(SupportPlan).where(SupportPlan.pupil_id == pupil.id),
-        (SupportPlan.opened_on, SupportPlan.id),
-        limit,
-        cursor,
-    )
+    rows, next_cursor = await repository.plan_page(session, pupil.id, limit, cursor)
     await record_access(
         session, principal, AuditAction.READ, "support_plan", [plan_touched(p, pupil) for p in rows]
     )
