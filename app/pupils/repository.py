@@ -88,13 +88,6 @@ async def refresh_updated_at(session: AsyncSession, pupil: Pupil) -> None:
     await session.refresh(pupil, ["updated_at"])
 
 
-async def reload(session: AsyncSession, pupil_id: uuid.UUID) -> Pupil:
-    """The pupil as the database now holds it (after a set write changed its row)."""
-    pupil = await session.get(Pupil, pupil_id, populate_existing=True)
-    assert pupil is not None
-    return pupil
-
-
 def _pupil_out_columns(rows: CTE) -> list[ColumnElement[Any]]:
     """`PupilOut`'s fields in its order, from a CTE of pupil rows; ids as text and contacts as
     the JSON text stored (passed through to the answer, see `pupil_json`)."""

@@ -19,7 +19,13 @@ from app.core.scope import (
     get_school_in_scope,
 )
 from app.core.security import Principal, Role
-from app.lifecycle.service import close_active_plan_of_leaver, pupil_event, pupil_event_of
+from app.lifecycle.service import (
+    Leaver,
+    close_active_plan_of_leaver,
+    close_active_plans_of_leavers,
+    pupil_event,
+    pupil_event_of,
+)
 from app.models import Pupil, School
 from app.models.enums import AuditAction, SenStatus, YearGroup
 from app.pupils import repository
@@ -330,6 +336,7 @@ async def batch_upsert(
     await repository.update_pupils(
         session, [(current.id, current.version, state) for current, state, _ in updated]
     )
+    leavers: list[Leaver] = []
     for current, state, changed in updated:
         emit(
             session,
@@ -343,8 +350,15 @@ async def batch_upsert(
             ),
         )
         if "left_on" in changed and state["left_on"] is not None:
-            leaver = await repository.reload(session, current.id)
-            await close_active_plan_of_leaver(session, principal, leaver)
+            leavers.append(
+                Leaver(
+                    pupil_id=current.id,
+                    school_id=school.id,
+                    upn=current.upn,
+                    home_la_code=state["home_la_code"],
+                )
+            )
+    await close_active_plans_of_leavers(session, principal, leavers)
     for state in created:
         emit(
             session,

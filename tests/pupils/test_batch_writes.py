@@ -1,6 +1,8 @@
 """What a batch writes: rows, versions, events, audit entries and leavers, in a fixed number of
 statements whatever the number of pupils."""
 
+import uuid
+
 from tests.cycles.helpers import Cycles
 from tests.factories import make_upn, pupil_body
 from tests.sql import counted_statements
@@ -122,6 +124,49 @@ async def test_a_leaver_in_a_batch_leaves_sen_support(api):
     assert (read["left_on"], read["sen_status"]) == ("2026-07-20", "N")
     plan_now = (await api.http.get(f"/v1/support-plans/{plan['id']}", headers=cycles.senco)).json()
     assert (plan_now["status"], plan_now["close_reason"]) == ("closed", "left_school")
+
+
+async def test_leavers_are_closed_as_a_set_whatever_their_number(api, app, db):
+    """Each leaver's active plan closed and its pupil back to N, with the same events and
+    audit entries as a single leaver gets, in statements that do not grow with the leavers."""
+    school = await api.create_school()
+    cycles = Cycles(api, school)
+    pupils = [await api.create_pupil(school) for _ in range(6)]
+    plans = [await cycles.open_plan(pupil) for pupil in pupils]
+
+    async def leave(group):
+        return await batch(api, school, [{"upn": p["upn"], "left_on": "2026-07-20"} for p in group])
+
+    with counted_statements(app) as one:
+        await leave(pupils[:1])
+    with counted_statements(app) as five:
+        await leave(pupils[1:])
+    assert len(five) == len(one), "\n".join(five)
+    for pupil, plan in zip(pupils, plans, strict=True):
+        read = (await api.http.get(f"/v1/pupils/{pupil['id']}", headers=cycles.senco)).json()
+        # created 1, K on the plan 2, left 3, N 4: as one leaver at a time had it
+        assert (read["left_on"], read["sen_status"], read["version"]) == ("2026-07-20", "N", 4)
+        plan_now = (
+            await api.http.get(f"/v1/support-plans/{plan['id']}", headers=cycles.senco)
+        ).json()
+        assert (plan_now["status"], plan_now["close_reason"]) == ("closed", "left_school")
+        events = await db.fetch(
+            "select type, resource, data from events where pupil_id = $1 and seq > "
+            "(select max(seq) from events where pupil_id = $1 and type = 'plan.opened') "
+            "order by seq",
+            uuid.UUID(pupil["id"]),
+        )
+        assert [(e["type"], e["resource"]) for e in events] == [
+            ("pupil.updated", "pupil"),
+            ("pupil.updated", "pupil"),
+            ("plan.closed", "support_plan"),
+        ]
+        audited = await db.fetchval(
+            "select count(*) from audit_entries where resource = 'support_plan' "
+            "and action = 'update' and resource_id = $1",
+            uuid.UUID(plan["id"]),
+        )
+        assert audited == 1
 
 
 async def test_a_batch_costs_the_same_statements_for_ten_pupils_or_a_thousand(api, app):
