@@ -4,7 +4,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from app.audit import service
-from app.audit.schemas import AuditEntryOut
+from app.audit.schemas import AuditEntryOut, AuditFilters
 from app.core.db import Session, UnitOfWorkRoute
 from app.core.errors import error_responses
 from app.core.http import API_PREFIX, Cursor, Limit
@@ -40,7 +40,7 @@ async def list_audit_entries(
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> Page[AuditEntryOut]:
-    filters = service.AuditFilters(pupil_id=pupil_id, actor=actor, from_=from_, to=to)
+    filters = AuditFilters(pupil_id=pupil_id, actor=actor, from_=from_, to=to)
     entries, next_cursor = await service.list_entries(session, principal, filters, limit, cursor)
     return Page[AuditEntryOut](
         items=[AuditEntryOut.of(e) for e in entries], next_cursor=next_cursor

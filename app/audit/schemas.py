@@ -1,10 +1,21 @@
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 
 from pydantic import BaseModel
 
 from app.models import AuditEntry
 from app.models.enums import AuditAction
+
+
+@dataclass(frozen=True)
+class AuditFilters:
+    """What `GET /v1/audit` narrows the trail to; None leaves a filter out."""
+
+    pupil_id: uuid.UUID | None = None
+    actor: str | None = None
+    from_: datetime | None = None
+    to: datetime | None = None
 
 
 class AuditActor(BaseModel):

@@ -18,7 +18,6 @@ from urllib.parse import unquote_plus
 
 from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import JSONResponse
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.clients import service
 from app.clients.schemas import (
@@ -31,7 +30,7 @@ from app.clients.schemas import (
     TokenRequest,
 )
 from app.core.config import Settings
-from app.core.db import Session, UnitOfWorkRoute
+from app.core.db import DbSession, Session, UnitOfWorkRoute
 from app.core.errors import error_responses
 from app.core.http import API_PREFIX, Cursor, Limit
 from app.core.ratelimit import AttemptLimit
@@ -47,7 +46,7 @@ TOKEN_PARAMETERS = ("grant_type", "client_id", "client_secret", "scope")
 
 
 @asynccontextmanager
-async def _own_transaction(request: Request) -> AsyncIterator[AsyncSession]:
+async def _own_transaction(request: Request) -> AsyncIterator[DbSession]:
     """Committed when the block ends, so before the answer is sent."""
     async with request.app.state.database.sessionmaker() as session, session.begin():
         yield session

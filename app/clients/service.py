@@ -9,18 +9,16 @@ import asyncio
 import functools
 import secrets
 import uuid
-from datetime import datetime
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select, tuple_, update
-from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.clients import repository
 from app.clients.schemas import ApiClientCreate
 from app.core.clock import utcnow
 from app.core.config import Settings
+from app.core.db import DbSession
 from app.core.errors import FieldError, NotFound, ValidationFailed
-from app.core.http import decode_cursor, encode_cursor
 from app.core.security import (
     CLIENT_CLAIM,
     DEFAULT_TOKEN_LIFETIME,
@@ -29,7 +27,7 @@ from app.core.security import (
     Role,
     mint_token,
 )
-from app.models import ApiClient, School
+from app.models import ApiClient
 
 SECRET_PREFIX = "sencs_"
 MAX_CREDENTIAL_LENGTH = 512
@@ -87,16 +85,14 @@ def _scope_errors(data: ApiClientCreate) -> list[FieldError]:
 
 
 async def register_client(
-    session: AsyncSession, principal: Principal, data: ApiClientCreate
+    session: DbSession, principal: Principal, data: ApiClientCreate
 ) -> tuple[ApiClient, str]:
     """A new active client and its secret, which is returned here and never again."""
     principal.require(Role.PLATFORM_ADMIN)
     errors = _scope_errors(data)
     if errors:
         raise ValidationFailed(errors)
-    if data.school_id is not None and not await session.scalar(
-        select(School.id).where(School.id == data.school_id)
-    ):
+    if data.school_id is not None and not await repository.school_exists(session, data.school_id):
         raise ValidationFailed([FieldError(field="school_id", message="No such school")])
     secret = SECRET_PREFIX + secrets.token_urlsafe(32)
     client = ApiClient(
@@ -108,57 +104,34 @@ async def register_client(
         secret_hash=await hash_secret(secret),
         active=True,
     )
-    session.add(client)
-    await session.flush()
-    await session.refresh(client)
-    return client, secret
+    return await repository.insert_client(session, client), secret
 
 
 async def list_clients(
-    session: AsyncSession,
+    session: DbSession,
     principal: Principal,
     active: bool | None,
     limit: int,
     cursor: str | None,
 ) -> tuple[list[ApiClient], str | None]:
     principal.require(Role.PLATFORM_ADMIN)
-    query = select(ApiClient)
-    if active is not None:
-        query = query.where(ApiClient.active.is_(active))
-    order = (ApiClient.created_at, ApiClient.id)
-    if cursor is not None:
-        last_created, last_id = decode_cursor(cursor, 2)
-        try:
-            after = (datetime.fromisoformat(str(last_created)), uuid.UUID(str(last_id)))
-        except ValueError:
-            raise ValidationFailed(
-                [FieldError(field="cursor", message="Not a cursor from this list")]
-            ) from None
-        query = query.where(tuple_(*order) > tuple_(*after))
-    rows = list((await session.scalars(query.order_by(*order).limit(limit + 1))).all())
-    if len(rows) > limit:
-        rows = rows[:limit]
-        last = rows[-1]
-        return rows, encode_cursor([last.created_at.isoformat(), str(last.id)])
-    return rows, None
+    return await repository.list_clients(session, active, limit, cursor)
 
 
-async def revoke_client(session: AsyncSession, principal: Principal, client_id: uuid.UUID) -> None:
+async def revoke_client(session: DbSession, principal: Principal, client_id: uuid.UUID) -> None:
     """Idempotent: revoking a revoked client keeps its first `revoked_at`. Its tokens stop
     working within app.core.security.CLIENT_STATUS_TTL_SECONDS on every process."""
     principal.require(Role.PLATFORM_ADMIN)
-    client = await session.scalar(
-        select(ApiClient).where(ApiClient.id == client_id).with_for_update()
-    )
+    client = await repository.get_client(session, client_id, for_update=True)
     if client is None:
         raise NotFound("No such API client")
     if client.active:
         client.active = False
         client.revoked_at = utcnow()
-        await session.flush()
+        await repository.save_client(session, client)
 
 
-async def find_client(session: AsyncSession, client_id: str, secret: str) -> ApiClient | None:
+async def find_client(session: DbSession, client_id: str, secret: str) -> ApiClient | None:
     """The client a credential names, if it could be one (a UUID, a secret of sane length)."""
     try:
         known = uuid.UUID(client_id)
@@ -166,7 +139,7 @@ async def find_client(session: AsyncSession, client_id: str, secret: str) -> Api
         return None
     if len(secret) > MAX_CREDENTIAL_LENGTH:
         return None
-    return await session.scalar(select(ApiClient).where(ApiClient.id == known))
+    return await repository.get_client(session, known)
 
 
 async def proven_client(client: ApiClient | None, secret: str) -> ApiClient | None:
@@ -184,11 +157,9 @@ def needs_rehash(client: ApiClient) -> bool:
     return _hasher.check_needs_rehash(client.secret_hash)
 
 
-async def store_secret_hash(session: AsyncSession, client: ApiClient, secret_hash: str) -> None:
+async def store_secret_hash(session: DbSession, client: ApiClient, secret_hash: str) -> None:
     """Keep a hash made with today's settings (`needs_rehash`), the secret proven right."""
-    await session.execute(
-        update(ApiClient).where(ApiClient.id == client.id).values(secret_hash=secret_hash)
-    )
+    await repository.update_secret_hash(session, client.id, secret_hash)
 
 
 def issue_token(settings: Settings, client: ApiClient) -> tuple[str, int]:

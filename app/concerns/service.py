@@ -2,15 +2,14 @@
 
 import uuid
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
-
+from app.concerns import repository
 from app.concerns.schemas import ConcernCreate, ConcernUpdate
 from app.core.audit import Touched, record_access
 from app.core.clock import today_london
+from app.core.db import DbSession
 from app.core.errors import FieldError, Forbidden, ValidationFailed
-from app.core.http import check_if_match, keyset_page
-from app.core.scope import get_pupil_in_scope, get_with_pupil, pupil_scope
+from app.core.http import check_if_match
+from app.core.scope import get_pupil_in_scope
 from app.core.security import Principal, Role
 from app.models import Concern, Pupil
 from app.models.enums import AuditAction, ConcernRaisedBy, ConcernStatus
@@ -27,7 +26,7 @@ def _touched(concern: Concern, pupil: Pupil) -> Touched:
 
 
 async def raise_concern(
-    session: AsyncSession, principal: Principal, pupil_id: uuid.UUID, data: ConcernCreate
+    session: DbSession, principal: Principal, pupil_id: uuid.UUID, data: ConcernCreate
 ) -> Concern:
     pupil = await get_pupil_in_scope(session, principal, pupil_id)
     principal.require(*CONCERN_RAISERS)
@@ -46,9 +45,7 @@ async def raise_concern(
         description=data.description,
         status=ConcernStatus.OPEN.value,
     )
-    session.add(concern)
-    await session.flush()
-    await session.refresh(concern)
+    await repository.insert_concern(session, concern)
     await record_access(
         session, principal, AuditAction.CREATE, "concern", [_touched(concern, pupil)]
     )
@@ -56,7 +53,7 @@ async def raise_concern(
 
 
 async def list_concerns(
-    session: AsyncSession,
+    session: DbSession,
     principal: Principal,
     pupil_id: uuid.UUID,
     limit: int,
@@ -64,13 +61,7 @@ async def list_concerns(
 ) -> tuple[list[Concern], str | None]:
     pupil = await get_pupil_in_scope(session, principal, pupil_id)
     principal.require(*CONCERN_READERS)
-    rows, next_cursor = await keyset_page(
-        session,
-        select(Concern).where(Concern.pupil_id == pupil.id),
-        (Concern.raised_on, Concern.id),
-        limit,
-        cursor,
-    )
+    rows, next_cursor = await repository.list_for_pupil(session, pupil.id, limit, cursor)
     await record_access(
         session, principal, AuditAction.READ, "concern", [_touched(c, pupil) for c in rows]
     )
@@ -78,14 +69,14 @@ async def list_concerns(
 
 
 async def respond_to_concern(
-    session: AsyncSession,
+    session: DbSession,
     principal: Principal,
     concern_id: uuid.UUID,
     data: ConcernUpdate,
     if_match: str | None,
 ) -> Concern:
-    concern, pupil = await get_with_pupil(
-        session, Concern, concern_id, pupil_scope(principal), what="concern", for_update=True
+    concern, pupil = await repository.get_concern_in_scope(
+        session, principal, concern_id, for_update=True
     )
     principal.require(*CONCERN_RESPONDERS)
     check_if_match(if_match, concern.version)
@@ -106,8 +97,7 @@ async def respond_to_concern(
         raise ValidationFailed(
             [FieldError(field="responded_on", message="Before the concern was raised")]
         )
-    await session.flush()
-    await session.refresh(concern)
+    await repository.save_concern(session, concern)
     await record_access(
         session, principal, AuditAction.UPDATE, "concern", [_touched(concern, pupil)]
     )

@@ -11,23 +11,19 @@ what moved).
 
 import uuid
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
-
+from app.core.db import DbSession
 from app.core.errors import FieldError, NotFound, ValidationFailed
-from app.core.http import check_if_match, keyset_page
+from app.core.http import check_if_match
 from app.core.schemas import changed_fields
 from app.core.security import Principal, Role
+from app.local_offer import repository
 from app.local_offer.schemas import LocalOfferServiceCreate, LocalOfferServiceUpdate
 from app.models import LocalOfferService
 from app.models.enums import SpecialistService
 
-NOT_NULLABLE = ("name", "service", "how_to_access", "target_days", "active")
-LIST_ORDER = (
-    LocalOfferService.la_code,
-    LocalOfferService.service,
-    LocalOfferService.created_at,
-    LocalOfferService.id,
+# A PATCH may leave out any field, but may clear none that the table requires.
+NOT_NULLABLE = tuple(
+    name for name in LocalOfferServiceUpdate.model_fields if name in repository.NOT_NULL_COLUMNS
 )
 
 
@@ -52,7 +48,7 @@ def _publishing_la(principal: Principal, data: LocalOfferServiceCreate) -> str:
 
 
 async def create_service(
-    session: AsyncSession, principal: Principal, data: LocalOfferServiceCreate
+    session: DbSession, principal: Principal, data: LocalOfferServiceCreate
 ) -> LocalOfferService:
     entry = LocalOfferService(
         id=uuid.uuid4(),
@@ -66,21 +62,18 @@ async def create_service(
         target_days=data.target_days,
         active=data.active,
     )
-    session.add(entry)
-    await session.flush()
-    await session.refresh(entry)
-    return entry
+    return await repository.insert_entry(session, entry)
 
 
-async def read_service(session: AsyncSession, service_id: uuid.UUID) -> LocalOfferService:
-    entry = await session.get(LocalOfferService, service_id)
+async def read_service(session: DbSession, service_id: uuid.UUID) -> LocalOfferService:
+    entry = await repository.get_entry(session, service_id)
     if entry is None:
         raise NotFound("No such Local Offer service")
     return entry
 
 
 async def list_services(
-    session: AsyncSession,
+    session: DbSession,
     la_code: str | None,
     service: SpecialistService | None,
     active: bool | None,
@@ -88,26 +81,17 @@ async def list_services(
     cursor: str | None,
 ) -> tuple[list[LocalOfferService], str | None]:
     """By LA, service type, then publication order; keyset-paged."""
-    query = select(LocalOfferService)
-    if la_code is not None:
-        query = query.where(LocalOfferService.la_code == la_code)
-    if service is not None:
-        query = query.where(LocalOfferService.service == service.value)
-    if active is not None:
-        query = query.where(LocalOfferService.active.is_(active))
-    return await keyset_page(session, query, LIST_ORDER, limit, cursor)
+    return await repository.list_entries(session, la_code, service, active, limit, cursor)
 
 
 async def update_service(
-    session: AsyncSession,
+    session: DbSession,
     principal: Principal,
     service_id: uuid.UUID,
     data: LocalOfferServiceUpdate,
     if_match: str | None,
 ) -> LocalOfferService:
-    entry = await session.scalar(
-        select(LocalOfferService).where(LocalOfferService.id == service_id).with_for_update()
-    )
+    entry = await repository.get_entry(session, service_id, for_update=True)
     if entry is None or not may_manage(principal, entry.la_code):
         raise NotFound("No such Local Offer service")
     check_if_match(if_match, entry.version)
@@ -120,6 +104,5 @@ async def update_service(
     for name, value in changes.items():
         setattr(entry, name, value)
     if changes:
-        await session.flush()
-        await session.refresh(entry)
+        await repository.save_entry(session, entry)
     return entry

@@ -3,18 +3,16 @@
 import uuid
 from datetime import date
 
-from sqlalchemy import Select, select
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from app.core.audit import Touched, record_access
 from app.core.clock import today_london
+from app.core.db import DbSession
 from app.core.errors import FieldError, ValidationFailed
-from app.core.http import after_cursor, cursor_for, keyset_page
-from app.core.scope import get_pupil_in_scope, get_school_in_scope, pupil_scope
+from app.core.scope import get_pupil_in_scope, get_school_in_scope
 from app.core.security import Principal, Role
 from app.cycles.schemas import review_overdue
-from app.models import Cycle, Pupil, SupportPlan
-from app.models.enums import AuditAction, PlanStatus, Stage
+from app.models import Cycle
+from app.models.enums import AuditAction, Stage
+from app.reviews import repository
 from app.reviews.schemas import ReviewDueItem, ReviewItem
 from app.specialists.schemas import OpenReferral
 from app.specialists.service import INVOLVEMENT_READERS, open_referrals
@@ -30,26 +28,10 @@ REVIEW_READERS = (
 DUE_READERS = (Role.SENCO, Role.TEACHER, Role.MIS_INTEGRATION, Role.PLATFORM_ADMIN)
 
 
-def _bad_cursor() -> ValidationFailed:
-    return ValidationFailed([FieldError(field="cursor", message="Not a cursor from this list")])
-
-
-async def _completed_reviews(
-    session: AsyncSession,
-    principal: Principal,
-    query: Select[Cycle],
-    limit: int,
-    cursor: str | None,
-) -> tuple[list[ReviewItem], str | None]:
-    # Newest first: by the date held, then by when the cycle was completed.
-    rows, next_cursor = await keyset_page(
-        session,
-        query.where(Cycle.stage == Stage.COMPLETE.value),
-        (Cycle.review_held_on, Cycle.completed_at, Cycle.id),
-        limit,
-        cursor,
-        descending=True,
-    )
+async def _reviews_read(
+    session: DbSession, principal: Principal, rows: list[Cycle]
+) -> list[ReviewItem]:
+    """The completed cycles' review records, their reading audited."""
     await record_access(
         session,
         principal,
@@ -57,7 +39,7 @@ async def _completed_reviews(
         "review",
         [Touched(resource_id=c.id, pupil_id=c.pupil_id, school_id=c.school_id) for c in rows],
     )
-    items = [
+    return [
         ReviewItem.model_validate(
             {
                 **c.review,
@@ -69,11 +51,10 @@ async def _completed_reviews(
         )
         for c in rows
     ]
-    return items, next_cursor
 
 
 async def pupil_reviews(
-    session: AsyncSession,
+    session: DbSession,
     principal: Principal,
     pupil_id: uuid.UUID,
     limit: int,
@@ -81,13 +62,12 @@ async def pupil_reviews(
 ) -> tuple[list[ReviewItem], str | None]:
     pupil = await get_pupil_in_scope(session, principal, pupil_id)
     principal.require(*REVIEW_READERS)
-    return await _completed_reviews(
-        session, principal, select(Cycle).where(Cycle.pupil_id == pupil.id), limit, cursor
-    )
+    rows, next_cursor = await repository.completed_for_pupil(session, pupil.id, limit, cursor)
+    return await _reviews_read(session, principal, rows), next_cursor
 
 
 async def school_reviews(
-    session: AsyncSession,
+    session: DbSession,
     principal: Principal,
     school_id: uuid.UUID,
     held_from: date | None,
@@ -99,20 +79,14 @@ async def school_reviews(
     principal.require(*REVIEW_READERS)
     if held_from is not None and held_to is not None and held_from > held_to:
         raise ValidationFailed([FieldError(field="from", message="Must not be after to")])
-    query = (
-        select(Cycle)
-        .join(Pupil, Pupil.id == Cycle.pupil_id)
-        .where(Cycle.school_id == school.id, pupil_scope(principal))
+    rows, next_cursor = await repository.completed_for_school(
+        session, principal, school.id, held_from, held_to, limit, cursor
     )
-    if held_from is not None:
-        query = query.where(Cycle.review_held_on >= held_from)
-    if held_to is not None:
-        query = query.where(Cycle.review_held_on <= held_to)
-    return await _completed_reviews(session, principal, query, limit, cursor)
+    return await _reviews_read(session, principal, rows), next_cursor
 
 
 async def reviews_due(
-    session: AsyncSession,
+    session: DbSession,
     principal: Principal,
     school_id: uuid.UUID,
     before: date,
@@ -121,26 +95,9 @@ async def reviews_due(
 ) -> tuple[list[ReviewDueItem], str | None]:
     school = await get_school_in_scope(session, principal, school_id)
     principal.require(*DUE_READERS)
-    order = (Cycle.review_date, Cycle.id)
-    query = (
-        select(Cycle, Pupil)
-        .join(Pupil, Pupil.id == Cycle.pupil_id)
-        .join(SupportPlan, SupportPlan.id == Cycle.plan_id)
-        .where(
-            Cycle.school_id == school.id,
-            Cycle.stage != Stage.COMPLETE.value,
-            Cycle.review_date < before,
-            SupportPlan.status == PlanStatus.ACTIVE.value,
-            pupil_scope(principal),
-        )
+    rows, next_cursor = await repository.due_for_school(
+        session, principal, school.id, before, limit, cursor
     )
-    if cursor is not None:
-        query = query.where(after_cursor(order, cursor))
-    rows = list((await session.execute(query.order_by(*order).limit(limit + 1))).all())
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        next_cursor = cursor_for(order, rows[-1][0])
     await record_access(
         session,
         principal,

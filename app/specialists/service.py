@@ -2,22 +2,21 @@
 
 import uuid
 from collections.abc import Collection
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
-from sqlalchemy import func, literal, select, tuple_
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from app.core.audit import Touched, record_access
+from app.core.db import DbSession
 from app.core.departures import checked_departures, departure_records, refuse_unless_allowed
-from app.core.errors import FieldError, Forbidden, NotFound, ValidationFailed
-from app.core.http import check_if_match, decode_cursor, encode_cursor
+from app.core.errors import FieldError, Forbidden, ValidationFailed
+from app.core.http import check_if_match
 from app.core.outbox import PendingEvent, emit
-from app.core.scope import get_pupil_in_scope, pupil_scope
+from app.core.scope import get_pupil_in_scope
 from app.core.security import Principal, Role
-from app.models import LocalOfferService, Pupil, School, SpecialistInvolvement
+from app.models import Pupil, SpecialistInvolvement
 from app.models.enums import AuditAction, SpecialistService
 from app.rules import SpecialistState, evaluate_specialist_create
+from app.specialists import repository
 from app.specialists.schemas import (
     OpenReferral,
     SpecialistInvolvementCreate,
@@ -34,9 +33,6 @@ PARENT_MAY_CHANGE = frozenset({"parental_consent"})
 NOT_NULLABLE = ("service", "parental_consent", "parents_involved_on")
 DATE_FIELDS = ("parents_involved_on", "requested_on", "advice_received_on")
 LOCAL_OFFER_FIELD = "local_offer_service_id"
-# Not yet requested sorts after every requested involvement (asyncpg sends date.max as
-# 'infinity'); the keyset needs a non-null key.
-NOT_REQUESTED = date.max
 
 
 def _touched(involvement: SpecialistInvolvement, pupil: Pupil) -> Touched:
@@ -77,18 +73,16 @@ def _date_errors(pupil: Pupil, dates: dict[str, date | None], sent: set[str]) ->
 
 
 async def _local_offer_error(
-    session: AsyncSession, pupil: Pupil, local_offer_service_id: uuid.UUID
+    session: DbSession, pupil: Pupil, local_offer_service_id: uuid.UUID
 ) -> FieldError | None:
     """A referral names a service of the pupil's home LA or of the school's LA: the two whose
     Local Offers can apply to the child. Retired entries may be named (an old referral)."""
-    entry_la = await session.scalar(
-        select(LocalOfferService.la_code).where(LocalOfferService.id == local_offer_service_id)
-    )
+    entry_la = await repository.local_offer_la_code(session, local_offer_service_id)
     if entry_la is None:
         return FieldError(field=LOCAL_OFFER_FIELD, message="No Local Offer service has this id")
     if entry_la == pupil.home_la_code:
         return None
-    school_la = await session.scalar(select(School.la_code).where(School.id == pupil.school_id))
+    school_la = await repository.school_la_code(session, pupil.school_id)
     if entry_la == school_la:
         return None
     return FieldError(
@@ -99,7 +93,7 @@ async def _local_offer_error(
 
 
 async def create_involvement(
-    session: AsyncSession,
+    session: DbSession,
     principal: Principal,
     pupil_id: uuid.UUID,
     data: SpecialistInvolvementCreate,
@@ -139,9 +133,7 @@ async def create_involvement(
         local_offer_service_id=data.local_offer_service_id,
         departures=departure_records(evaluation, principal),
     )
-    session.add(involvement)
-    await session.flush()
-    await session.refresh(involvement)
+    await repository.insert_involvement(session, involvement)
     await record_access(
         session, principal, AuditAction.CREATE, RESOURCE, [_touched(involvement, pupil)]
     )
@@ -149,30 +141,8 @@ async def create_involvement(
     return involvement
 
 
-def _order_key() -> tuple[Any, ...]:
-    return (
-        func.coalesce(SpecialistInvolvement.requested_on, literal(NOT_REQUESTED)),
-        SpecialistInvolvement.created_at,
-        SpecialistInvolvement.id,
-    )
-
-
-def _after_cursor(cursor: str) -> tuple[date, datetime, uuid.UUID]:
-    requested_on, created_at, last_id = decode_cursor(cursor, 3)
-    try:
-        return (
-            date.fromisoformat(str(requested_on)),
-            datetime.fromisoformat(str(created_at)),
-            uuid.UUID(str(last_id)),
-        )
-    except ValueError:
-        raise ValidationFailed(
-            [FieldError(field="cursor", message="Not a cursor from this list")]
-        ) from None
-
-
 async def list_involvements(
-    session: AsyncSession,
+    session: DbSession,
     principal: Principal,
     pupil_id: uuid.UUID,
     limit: int,
@@ -181,22 +151,7 @@ async def list_involvements(
     """Ordered by `requested_on` (not yet requested last), then creation; keyset-paged."""
     pupil = await get_pupil_in_scope(session, principal, pupil_id)
     principal.require(*INVOLVEMENT_READERS)
-    order = _order_key()
-    query = select(SpecialistInvolvement).where(SpecialistInvolvement.pupil_id == pupil.id)
-    if cursor is not None:
-        query = query.where(tuple_(*order) > tuple_(*_after_cursor(cursor)))
-    rows = list((await session.scalars(query.order_by(*order).limit(limit + 1))).all())
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        last = rows[-1]
-        next_cursor = encode_cursor(
-            [
-                (last.requested_on or NOT_REQUESTED).isoformat(),
-                last.created_at.isoformat(),
-                str(last.id),
-            ]
-        )
+    rows, next_cursor = await repository.list_for_pupil(session, pupil.id, limit, cursor)
     await record_access(
         session, principal, AuditAction.READ, RESOURCE, [_touched(row, pupil) for row in rows]
     )
@@ -218,23 +173,15 @@ def _planned_changes(
 
 
 async def update_involvement(
-    session: AsyncSession,
+    session: DbSession,
     principal: Principal,
     involvement_id: uuid.UUID,
     data: SpecialistInvolvementUpdate,
     if_match: str | None,
 ) -> SpecialistInvolvement:
-    row = (
-        await session.execute(
-            select(SpecialistInvolvement, Pupil)
-            .join(Pupil, Pupil.id == SpecialistInvolvement.pupil_id)
-            .where(SpecialistInvolvement.id == involvement_id, pupil_scope(principal))
-            .with_for_update(of=SpecialistInvolvement)
-        )
-    ).first()
-    if row is None:
-        raise NotFound("No such specialist involvement")
-    involvement, pupil = row
+    involvement, pupil = await repository.get_involvement_in_scope(
+        session, principal, involvement_id, for_update=True
+    )
     principal.require(*INVOLVEMENT_UPDATERS)
     sent = set(data.model_fields_set)
     if principal.role is Role.PARENT and sent - PARENT_MAY_CHANGE:
@@ -254,8 +201,7 @@ async def update_involvement(
     for name, value in changes.items():
         setattr(involvement, name, value)
     if changes:
-        await session.flush()
-        await session.refresh(involvement, ["updated_at"])
+        await repository.save_involvement(session, involvement)
         emit(
             session,
             _event("specialist_involvement.updated", involvement, pupil, changed=sorted(changes)),
@@ -267,25 +213,14 @@ async def update_involvement(
 
 
 async def open_referrals(
-    session: AsyncSession, pupil_ids: Collection[uuid.UUID], today: date
+    session: DbSession, pupil_ids: Collection[uuid.UUID], today: date
 ) -> dict[uuid.UUID, list[OpenReferral]]:
     """Per pupil, the referrals still waiting for advice, longest-waiting first. One query for
     any number of pupils; the caller has checked scope and role, and audits the pupils."""
     by_pupil: dict[uuid.UUID, list[OpenReferral]] = {pupil_id: [] for pupil_id in pupil_ids}
     if not by_pupil:
         return by_pupil
-    involvement = SpecialistInvolvement
-    rows = await session.execute(
-        select(involvement, LocalOfferService.target_days)
-        .outerjoin(LocalOfferService, LocalOfferService.id == involvement.local_offer_service_id)
-        .where(
-            involvement.pupil_id.in_(by_pupil),
-            involvement.requested_on.is_not(None),
-            involvement.advice_received_on.is_(None),
-        )
-        .order_by(involvement.requested_on, involvement.created_at, involvement.id)
-    )
-    for referral, target_days in rows.all():
+    for referral, target_days in await repository.open_referrals_of(session, list(by_pupil)):
         assert referral.requested_on is not None
         by_pupil[referral.pupil_id].append(
             OpenReferral(

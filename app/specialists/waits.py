@@ -5,28 +5,25 @@ Aggregates only: no row names a pupil, and a group with fewer than SMALL_NUMBERS
 the range shows its counts but no percentiles, since a wait in a handful of referrals can
 identify a child. Nothing here reads a pupil's data out, so nothing is audited.
 
-One statement computes every figure. Rows are grouped twice over (GROUPING SETS): by the
-referral's `service` type, and by type and the Local Offer entry it names. Percentiles are
-nearest-rank: PostgreSQL's `percentile_disc(p)` returns the value at rank ceil(p * N) of the N
-sorted values, and for p = 0.5 and 0.9 that product is exact in float8 (0.5 is a power of two;
-0.9's representation error is under half an ulp of any whole 0.9 * N).
+One statement computes every figure (`repository.la_wait_figures`, `school_wait_figures`): a
+row per service type and a row per Local Offer entry it names, which this module arranges into
+the report and hides where the numbers are small.
 """
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Date, and_, func, literal, or_, select, tuple_
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from app.core.clock import today_london
+from app.core.db import DbSession
 from app.core.errors import FieldError, NotFound, ValidationFailed
 from app.core.scope import get_school_in_scope
 from app.core.security import Principal, Role
 from app.local_offer.service import may_manage
-from app.models import LocalOfferService, Pupil, SpecialistInvolvement
 from app.models.enums import SpecialistService
+from app.specialists import repository
 from app.specialists.schemas import (
     LaSpecialistWaits,
     LocalOfferWaits,
@@ -81,38 +78,11 @@ def _figures(row: Any) -> dict[str, Any]:
     }
 
 
-async def _service_waits(
-    session: AsyncSession, scope: ColumnElement[bool], span: DateRange, today: date
-) -> list[ServiceWaits]:
-    involvement, entry = SpecialistInvolvement, LocalOfferService
-    answered = involvement.advice_received_on.is_not(None)
-    waited = func.coalesce(involvement.advice_received_on, literal(today, Date)) - (
-        involvement.requested_on
-    )
-    by_entry = (involvement.service, entry.id, entry.la_code, entry.name, entry.target_days)
-    query = (
-        select(
-            *by_entry,
-            func.grouping(entry.id).label("rolled_up"),
-            func.count().label("referrals"),
-            func.count().filter(answered).label("answered"),
-            func.count().filter(~answered).label("still_waiting"),
-            func.percentile_disc(0.5).within_group(waited).filter(answered).label("median"),
-            func.percentile_disc(0.9).within_group(waited).filter(answered).label("p90"),
-            # Unlinked referrals have no target (a NULL comparison): never counted as exceeded.
-            func.count().filter(waited > entry.target_days).label("exceeded"),
-            func.count().filter(entry.id.is_(None)).label("without_target"),
-        )
-        .select_from(involvement)
-        .join(Pupil, Pupil.id == involvement.pupil_id)
-        # An id stored before the Local Offer existed names no entry: it counts as unlinked.
-        .outerjoin(entry, entry.id == involvement.local_offer_service_id)
-        .where(involvement.requested_on.between(span.start, span.end), scope)
-        .group_by(func.grouping_sets(tuple_(involvement.service), tuple_(*by_entry)))
-    )
+def _service_waits(rows: Sequence[Any]) -> list[ServiceWaits]:
+    """The report's services, every type listed, from the rows of the figures' statement."""
     totals: dict[str, Any] = {}
     entries: dict[str, list[LocalOfferWaits]] = {s.value: [] for s in SpecialistService}
-    for row in await session.execute(query):
+    for row in rows:
         if row.rolled_up:
             totals[row.service] = row
         elif row.id is not None:
@@ -143,7 +113,7 @@ async def _service_waits(
 
 
 async def la_waits(
-    session: AsyncSession,
+    session: DbSession,
     principal: Principal,
     la_code: str,
     start: date | None,
@@ -155,16 +125,13 @@ async def la_waits(
         raise NotFound("No such local authority report")
     today = today_london()
     span = requested_range(start, end, today)
-    scope = or_(
-        LocalOfferService.la_code == la_code,
-        and_(LocalOfferService.id.is_(None), Pupil.home_la_code == la_code),
-    )
-    services = await _service_waits(session, scope, span, today)
+    rows = await repository.la_wait_figures(session, la_code, span.start, span.end, today)
+    services = _service_waits(rows)
     return LaSpecialistWaits.model_validate({"la_code": la_code, **_report(span, today, services)})
 
 
 async def school_waits(
-    session: AsyncSession,
+    session: DbSession,
     principal: Principal,
     school_id: uuid.UUID,
     start: date | None,
@@ -176,7 +143,8 @@ async def school_waits(
     principal.require(*SCHOOL_WAITS_READERS)
     today = today_london()
     span = requested_range(start, end, today)
-    services = await _service_waits(session, Pupil.school_id == school.id, span, today)
+    rows = await repository.school_wait_figures(session, school.id, span.start, span.end, today)
+    services = _service_waits(rows)
     return SchoolSpecialistWaits.model_validate(
         {"school_id": school.id, **_report(span, today, services)}
     )
