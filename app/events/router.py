@@ -6,8 +6,8 @@ from app.core.db import CurrentDatabase, UnitOfWorkRoute
 from app.core.errors import error_responses
 from app.core.http import API_PREFIX
 from app.core.security import CurrentPrincipal
-from app.events.feed import feed_page
 from app.events.schemas import EventPage
+from app.events.service import feed_page
 
 router = APIRouter(prefix=API_PREFIX, tags=["events"], route_class=UnitOfWorkRoute)
 

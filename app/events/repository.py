@@ -1,4 +1,4 @@
-"""The change feed's read side: a page of events after a seq, in the caller's scope.
+"""The change feed's query: a page of events after a seq, in the caller's scope.
 
 The hot path of catch-up (pages of 1,000): one statement on the direct pool, no transaction
 (a read of committed rows), and the stored event data passed through as the JSON text
@@ -7,9 +7,9 @@ PostgreSQL holds rather than decoded and encoded again. The body is exactly `Eve
 """
 
 import functools
+from collections.abc import Mapping
 from typing import Any
 
-import orjson
 from sqlalchemy import (
     ARRAY,
     ColumnElement,
@@ -26,7 +26,6 @@ from sqlalchemy import (
 )
 
 from app.core.db import Database, DirectStatement
-from app.core.http import json_body
 from app.core.scope import la_scope, scope_params
 from app.core.security import Principal, Role
 from app.models import Pupil
@@ -85,13 +84,9 @@ def _feed_statement(role: Role) -> DirectStatement:
     )
 
 
-async def feed_page(database: Database, principal: Principal, after: int, limit: int) -> bytes:
-    """The JSON body of one feed page (`EventPage`)."""
+async def read_feed_rows(
+    database: Database, principal: Principal, after: int, limit: int
+) -> list[Mapping[str, Any]]:
+    """The events after `after` in the caller's scope, in seq order, at most `limit`."""
     params = {"after": after, "limit": limit, **scope_params(principal)}
-    rows = await database.fetch_all(_feed_statement(principal.role), params)
-    items: list[dict[str, Any]] = []
-    for row in rows:
-        item = dict(row)
-        item["data"] = orjson.Fragment(item["data"])
-        items.append(item)
-    return json_body({"items": items, "next_cursor": items[-1]["seq"] if items else None})
+    return await database.fetch_all(_feed_statement(principal.role), params)
