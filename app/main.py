@@ -1,6 +1,7 @@
 """The ASGI application: `app.main:app`."""
 
 import asyncio
+import copy
 import gc
 import logging
 from collections.abc import AsyncIterator
@@ -13,8 +14,11 @@ from fastapi.routing import APIRoute
 from app.api import ROUTERS
 from app.clients.router import TokenAttemptLimits
 from app.core.config import Settings, get_settings
-from app.core.db import Database
+from app.core.db import Database, UnitOfWorkRoute
 from app.core.errors import Problem, install_error_handlers
+from app.core.http import RESPONSE_HEADERS, header_ref
+from app.core.idempotency import HEADER as IDEMPOTENCY_KEY
+from app.core.idempotency import MAX_KEY_LENGTH
 from app.core.logging import configure_logging
 from app.core.middleware import EdgeMiddleware
 from app.devserver import prepare_embedded_database
@@ -55,6 +59,45 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await app.state.database.dispose()
 
 
+# 401: the caller is checked before the key; 408, 413 and 431: the edge answers them.
+NEVER_REPLAYED = frozenset({"401", "408", "413", "431"})
+IDEMPOTENCY_KEY_PARAMETER: dict[str, Any] = {
+    "name": IDEMPOTENCY_KEY,
+    "in": "header",
+    "required": False,
+    "description": "Makes the POST safe to retry for 24 hours: a retry with the same key and "
+    "body replays the first answer (with `Idempotent-Replayed: true`), one with another body "
+    "is 422 `idempotency_key_reused`, one while the first is still running is 409 "
+    "`idempotency_key_in_progress`",
+    "schema": {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": MAX_KEY_LENGTH,
+        # Printable ASCII; surrounding spaces would not survive the trip (HTTP strips them).
+        "pattern": "^[!-~](?:[ -~]*[!-~])?$",
+    },
+}
+
+
+def _declare_retry_after(operation: dict[str, Any]) -> None:
+    # Every 429 and 503 says when to come back (app/core/errors.py, app/clients/router.py).
+    for status, response in operation.get("responses", {}).items():
+        if status in ("429", "503"):
+            response.setdefault("headers", {}).setdefault("Retry-After", header_ref("Retry-After"))
+
+
+def _declare_idempotency(operation: dict[str, Any]) -> None:
+    """Every POST on a unit of work honours Idempotency-Key (app/core/db.py). Its answers are
+    stored and replayed with Idempotent-Replayed, but for 5xx and for refusals made before the
+    key is looked at (the token, the edge's limits, a malformed key)."""
+    operation.setdefault("parameters", []).append(copy.deepcopy(IDEMPOTENCY_KEY_PARAMETER))
+    for status, response in operation["responses"].items():
+        if status.startswith(("2", "4")) and status not in NEVER_REPLAYED:
+            response.setdefault("headers", {})["Idempotent-Replayed"] = header_ref(
+                "Idempotent-Replayed"
+            )
+
+
 def _openapi(app: FastAPI) -> dict[str, Any]:
     if app.openapi_schema:
         return app.openapi_schema
@@ -64,6 +107,7 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     for name, definition in problem.pop("$defs", {}).items():
         components.setdefault("schemas", {})[name] = definition
     components.setdefault("schemas", {})["Problem"] = problem
+    components["headers"] = copy.deepcopy(RESPONSE_HEADERS)
     components["securitySchemes"] = {
         "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
         "clientBasic": {"type": "http", "scheme": "basic", "description": "API client id:secret"},
@@ -73,6 +117,15 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
             for operation in operations.values():
                 # A route that declares its own (the token endpoint) keeps it.
                 operation.setdefault("security", [{"bearerAuth": []}])
+        for operation in operations.values():
+            _declare_retry_after(operation)
+    for route in app.routes:
+        if (
+            isinstance(route, UnitOfWorkRoute)
+            and "POST" in (route.methods or ())
+            and route.include_in_schema
+        ):
+            _declare_idempotency(schema["paths"][route.path_format]["post"])
     app.openapi_schema = schema
     return schema
 

@@ -6,7 +6,7 @@ from app.concerns import service
 from app.concerns.schemas import ConcernCreate, ConcernOut, ConcernUpdate
 from app.core.db import Session, UnitOfWorkRoute
 from app.core.errors import error_responses
-from app.core.http import API_PREFIX, Cursor, IfMatch, Limit, set_etag
+from app.core.http import API_PREFIX, Cursor, IfMatch, Limit, answer_headers, set_etag
 from app.core.schemas import Page
 from app.core.security import CurrentPrincipal
 
@@ -17,7 +17,7 @@ router = APIRouter(prefix=API_PREFIX, tags=["concerns"], route_class=UnitOfWorkR
     "/pupils/{pupil_id}/concerns",
     status_code=status.HTTP_201_CREATED,
     # 409: a retry while the first request with its Idempotency-Key is still running.
-    responses=error_responses(403, 404, 409),
+    responses=error_responses(403, 404, 409) | answer_headers(201, "ETag"),
     summary="Raise a concern about a pupil",
 )
 async def raise_concern(
@@ -52,7 +52,7 @@ async def list_concerns(
 
 @router.patch(
     "/concerns/{concern_id}",
-    responses=error_responses(403, 404, 412),
+    responses=error_responses(403, 404, 412) | answer_headers(200, "ETag"),
     summary="Respond to a concern, or correct its description",
 )
 async def update_concern(

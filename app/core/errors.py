@@ -5,6 +5,7 @@ import logging
 import re
 import traceback
 from collections.abc import Sequence
+from enum import StrEnum
 from typing import Any, ClassVar
 
 import asyncpg
@@ -17,9 +18,41 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
+from app.models.enums import Severity
+
 logger = logging.getLogger("app.errors")
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+
+class ProblemCode(StrEnum):
+    """Every `code` a problem answer can carry: the app's errors below, and the server's own
+    refusals (app/core/protocol.py) built from them."""
+
+    UNAUTHORIZED = "unauthorized"
+    FORBIDDEN = "forbidden"
+    NOT_FOUND = "not_found"
+    METHOD_NOT_ALLOWED = "method_not_allowed"
+    REQUEST_TIMEOUT = "request_timeout"
+    CONFLICT = "conflict"
+    RULE_VIOLATION = "rule_violation"
+    INVALID_TRANSITION = "invalid_transition"
+    STAGE_LOCKED = "stage_locked"
+    ACTIVE_PLAN_EXISTS = "active_plan_exists"
+    IDEMPOTENCY_KEY_IN_PROGRESS = "idempotency_key_in_progress"
+    STALE_VERSION = "stale_version"
+    PAYLOAD_TOO_LARGE = "payload_too_large"
+    URI_TOO_LONG = "uri_too_long"
+    VALIDATION_ERROR = "validation_error"
+    BATCH_TOO_LARGE = "batch_too_large"
+    IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"
+    TOO_MANY_REQUESTS = "too_many_requests"
+    REQUEST_HEADER_FIELDS_TOO_LARGE = "request_header_fields_too_large"
+    INTERNAL_ERROR = "internal_error"
+    DATABASE_UNAVAILABLE = "database_unavailable"
+    SERVICE_BUSY = "service_busy"
+    # Any other 4xx the framework raises (none is known to reach a client).
+    HTTP_ERROR = "http_error"
 
 
 class FieldError(BaseModel):
@@ -29,7 +62,7 @@ class FieldError(BaseModel):
 
 class RuleViolationItem(BaseModel):
     rule: str
-    severity: str
+    severity: Severity
     message: str
 
 
@@ -40,7 +73,7 @@ class Problem(BaseModel):
     title: str
     status: int
     detail: str
-    code: str
+    code: ProblemCode
     errors: list[FieldError] | None = None
     violations: list[RuleViolationItem] | None = None
 
@@ -361,7 +394,7 @@ def client_error_response(exc: Exception) -> Response | None:
             return api_error_response(error)
         return problem_response(
             exc.status_code,
-            "http_error",
+            ProblemCode.HTTP_ERROR,
             str(exc.detail),
             str(exc.detail),
             headers=dict(exc.headers or {}),
@@ -437,7 +470,7 @@ def install_error_handlers(app: FastAPI, retry_after_seconds: int) -> None:
             where,
         )
         return problem_response(
-            500, "internal_error", "Internal server error", "An unexpected error occurred"
+            500, ProblemCode.INTERNAL_ERROR, "Internal server error", "An unexpected error occurred"
         )
 
     app.add_exception_handler(ApiError, handle_api_error)

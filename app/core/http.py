@@ -53,6 +53,41 @@ def check_if_match(if_match: str | None, current_version: int) -> None:
     raise StaleVersion(f"The current version is {current_version}; read it again and retry")
 
 
+# Response headers as the contract declares them, in `components.headers`: named by
+# `answer_headers` where a route sends them, and by app/main.py where every answer of a kind does.
+RESPONSE_HEADERS: dict[str, dict[str, Any]] = {
+    "ETag": {
+        "description": 'The version of the resource answered, e.g. "3": send it back as '
+        "If-Match to change the resource",
+        "schema": {"type": "string"},
+    },
+    "Location": {
+        "description": "The URL of the resource created",
+        "schema": {"type": "string", "format": "uri-reference"},
+    },
+    "Retry-After": {
+        "description": "Seconds to wait before retrying",
+        "schema": {"type": "integer", "minimum": 0},
+    },
+    "Idempotent-Replayed": {
+        "description": "Present (true) when this is the stored answer to an earlier request "
+        "with the same Idempotency-Key, replayed",
+        "schema": {"type": "string", "enum": ["true"]},
+    },
+}
+
+
+def answer_headers(status: int, *names: str) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` entry declaring the headers a route's `status` answer carries, to
+    merge with `error_responses(...)`."""
+    return {status: {"headers": {name: header_ref(name) for name in names}}}
+
+
+def header_ref(name: str) -> dict[str, str]:
+    assert name in RESPONSE_HEADERS, name
+    return {"$ref": f"#/components/headers/{name}"}
+
+
 IfMatch = Annotated[
     str | None,
     Header(alias="If-Match", description='The ETag you read, e.g. "3"; a stale one answers 412'),

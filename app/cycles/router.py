@@ -7,7 +7,7 @@ from app.core.clock import today_london
 from app.core.db import Session, UnitOfWorkRoute
 from app.core.departures import violation_items
 from app.core.errors import error_responses
-from app.core.http import API_PREFIX, Cursor, IfMatch, Limit, set_etag
+from app.core.http import API_PREFIX, Cursor, IfMatch, Limit, answer_headers, set_etag
 from app.core.schemas import Page
 from app.core.security import CurrentPrincipal
 from app.cycles import logs, records, service, transitions
@@ -28,7 +28,7 @@ from app.models.enums import Stage
 
 router = APIRouter(prefix=API_PREFIX, tags=["cycles"], route_class=UnitOfWorkRoute)
 
-RECORD_RESPONSES = error_responses(403, 404, 409, 412)
+RECORD_RESPONSES = error_responses(403, 404, 409, 412) | answer_headers(200, "ETag")
 
 
 def answer(cycle: Cycle, response: Response) -> CycleOut:
@@ -53,7 +53,11 @@ async def list_cycles(
     return Page[CycleOut](items=[cycle_out(c, today) for c in cycles], next_cursor=next_cursor)
 
 
-@router.get("/cycles/{cycle_id}", responses=error_responses(403, 404), summary="Read a cycle")
+@router.get(
+    "/cycles/{cycle_id}",
+    responses=error_responses(403, 404) | answer_headers(200, "ETag"),
+    summary="Read a cycle",
+)
 async def get_cycle(
     cycle_id: uuid.UUID, session: Session, principal: CurrentPrincipal, response: Response
 ) -> CycleOut:
@@ -117,7 +121,7 @@ async def put_review(
 
 @router.post(
     "/cycles/{cycle_id}/views",
-    responses=error_responses(403, 404, 409),
+    responses=error_responses(403, 404, 409) | answer_headers(200, "ETag"),
     summary="Record the views of a parent or the pupil in the current stage",
     description=(
         "In assess and review the text is added to the stage record's `parent_views` or "
@@ -188,7 +192,7 @@ async def check_cycle_transition(
 
 @router.post(
     "/cycles/{cycle_id}/transitions",
-    responses=error_responses(403, 404, 409, 412),
+    responses=error_responses(403, 404, 409, 412) | answer_headers(200, "ETag"),
     summary="Move a cycle to its next stage",
     description=(
         "Refused with 409 `rule_violation` listing every rule in the way, or "

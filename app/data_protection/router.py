@@ -4,7 +4,7 @@ from fastapi import APIRouter, Request, Response, status
 
 from app.core.db import Session, UnitOfWorkRoute
 from app.core.errors import error_responses
-from app.core.http import API_PREFIX, IfMatch, set_etag
+from app.core.http import API_PREFIX, IfMatch, answer_headers, set_etag
 from app.core.security import CurrentPrincipal
 from app.data_protection import service
 from app.data_protection.schemas import LegalHoldIn, LegalHoldOut, PupilExport
@@ -41,7 +41,7 @@ async def export_pupil(
 
 @router.get(
     "/pupils/{pupil_id}/legal-hold",
-    responses=error_responses(403, 404),
+    responses=error_responses(403, 404) | answer_headers(200, "ETag"),
     summary="The legal hold on a pupil's records (404 when there is none)",
 )
 async def get_legal_hold(
@@ -54,7 +54,7 @@ async def get_legal_hold(
 
 @router.put(
     "/pupils/{pupil_id}/legal-hold",
-    responses=error_responses(403, 404, 412),
+    responses=error_responses(403, 404, 412) | answer_headers(200, "ETag"),
     summary="Set or change a legal hold: the retention purge leaves the pupil's records alone",
     description=(
         "For the school's SENCO and platform admins. Creates or replaces the hold (the reason, "

@@ -11,6 +11,7 @@ from app.core.http import (
     Cursor,
     IfMatch,
     Limit,
+    answer_headers,
     set_etag,
 )
 from app.core.schemas import LaCode, Page
@@ -26,7 +27,7 @@ router = APIRouter(prefix=API_PREFIX, tags=["EHC requests"], route_class=UnitOfW
     "/pupils/{pupil_id}/ehc-requests",
     status_code=status.HTTP_201_CREATED,
     # 409: a retry while the first request with its Idempotency-Key is still running.
-    responses=error_responses(403, 404, 409),
+    responses=error_responses(403, 404, 409) | answer_headers(201, "ETag", "Location"),
     summary="Start a draft request for an EHC needs assessment",
 )
 async def create_ehc_request(
@@ -75,7 +76,7 @@ async def list_ehc_requests(
 
 @router.get(
     "/ehc-requests/{request_id}",
-    responses=error_responses(403, 404),
+    responses=error_responses(403, 404) | answer_headers(200, "ETag"),
     summary="Read an EHC request",
 )
 async def get_ehc_request(
@@ -88,7 +89,7 @@ async def get_ehc_request(
 
 @router.post(
     "/ehc-requests/{request_id}/transitions",
-    responses=error_responses(403, 404, 409, 412),
+    responses=error_responses(403, 404, 409, 412) | answer_headers(200, "ETag"),
     summary="Submit, withdraw or decide an EHC request",
     description=(
         "draft → submitted → assessing | declined; assessing → plan_issued | plan_not_issued; "

@@ -4,12 +4,14 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_serializer
 
+from app.models.enums import EventType
+
 
 class EventOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     seq: int = Field(description="Opaque and ordered; pass the last one seen as `after`")
-    type: str
+    type: EventType
     resource: str
     resource_id: uuid.UUID
     pupil_id: uuid.UUID | None

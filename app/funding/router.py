@@ -6,7 +6,7 @@ from fastapi import APIRouter, Path, Query, Response, status
 
 from app.core.db import Session, UnitOfWorkRoute
 from app.core.errors import error_responses
-from app.core.http import API_PREFIX, Cursor, IfMatch, Limit, set_etag
+from app.core.http import API_PREFIX, Cursor, IfMatch, Limit, answer_headers, set_etag
 from app.core.money import money_text
 from app.core.schemas import LaCode, Page
 from app.core.security import CurrentPrincipal
@@ -22,14 +22,12 @@ from app.funding.schemas import (
     claim_out,
 )
 from app.models import FundingThreshold
+from app.models.enums import ClaimStatus
 from app.rules import DEFAULT_THRESHOLD
 
 router = APIRouter(prefix=API_PREFIX, tags=["funding"], route_class=UnitOfWorkRoute)
 
-ClaimStatus = Annotated[
-    str | None,
-    Query(pattern="^(draft|submitted|approved|partially_approved|rejected|withdrawn)$"),
-]
+StatusFilter = Annotated[ClaimStatus | None, Query()]
 
 
 @router.get(
@@ -47,7 +45,7 @@ async def list_funding_thresholds(session: Session, principal: CurrentPrincipal)
 
 @router.put(
     "/funding-thresholds/{period}",
-    responses=error_responses(403, 412),
+    responses=error_responses(403, 412) | answer_headers(200, "ETag"),
     summary="Set the threshold for a financial year (platform_admin)",
     description=(
         "Creates or replaces the threshold; answers 200 either way, with the new `version` in "
@@ -84,7 +82,7 @@ def _threshold_out(threshold: FundingThreshold) -> ThresholdOut:
     "/pupils/{pupil_id}/funding-claims",
     status_code=status.HTTP_201_CREATED,
     # 409: a retry while the first request with its Idempotency-Key is still running.
-    responses=error_responses(403, 404, 409),
+    responses=error_responses(403, 404, 409) | answer_headers(201, "ETag", "Location"),
     summary="Start a draft top-up claim for a financial year",
 )
 async def create_funding_claim(
@@ -109,7 +107,7 @@ async def list_funding_claims(
     session: Session,
     principal: CurrentPrincipal,
     la_code: Annotated[LaCode | None, Query()] = None,
-    status: ClaimStatus = None,
+    status: StatusFilter = None,
     period: Annotated[Period | None, Query()] = None,
     limit: Limit = 50,
     cursor: Cursor = None,
@@ -118,7 +116,7 @@ async def list_funding_claims(
         session,
         principal,
         la_code=la_code,
-        status=status,
+        status=None if status is None else status.value,
         period=period,
         limit=limit,
         cursor=cursor,
@@ -128,7 +126,7 @@ async def list_funding_claims(
 
 @router.get(
     "/funding-claims/{claim_id}",
-    responses=error_responses(403, 404),
+    responses=error_responses(403, 404) | answer_headers(200, "ETag"),
     summary="Read a top-up claim",
 )
 async def get_funding_claim(
@@ -141,7 +139,7 @@ async def get_funding_claim(
 
 @router.post(
     "/funding-claims/{claim_id}/transitions",
-    responses=error_responses(403, 404, 409, 412),
+    responses=error_responses(403, 404, 409, 412) | answer_headers(200, "ETag"),
     summary="Submit, withdraw or decide a top-up claim",
     description=(
         "draft → submitted (the SENCO; snapshots threshold, provision cost, requested amount "

@@ -8,6 +8,7 @@ from pydantic import AfterValidator, BaseModel, Field
 from app.core.departures import DepartureIn, DepartureOut
 from app.core.money import MoneyText, money_text
 from app.core.schemas import LongText, ResourceOut, StrictModel
+from app.models.enums import ClaimStatus, ClaimTransitionTarget
 from app.rules import is_valid_period
 
 
@@ -42,10 +43,7 @@ class ClaimCreate(StrictModel):
 
 
 class ClaimTransitionIn(StrictModel):
-    to: str = Field(
-        pattern="^(submitted|approved|partially_approved|rejected|withdrawn)$",
-        description="submitted, approved, partially_approved, rejected or withdrawn",
-    )
+    to: ClaimTransitionTarget
     decided_amount: MoneyText | None = Field(
         default=None, description='For a decision: pounds as a string, e.g. "2500.00"'
     )
@@ -58,7 +56,7 @@ class ClaimOut(ResourceOut):
     school_id: uuid.UUID
     la_code: str | None = Field(description="The pupil's home LA, snapshot at submission")
     period: str
-    status: str
+    status: ClaimStatus
     threshold: str | None = Field(description="Pounds, snapshot at submission")
     provision_cost: str | None = Field(description="Pounds, snapshot at submission")
     requested_amount: str | None = Field(description="provision_cost - threshold")

@@ -5,7 +5,7 @@ from fastapi import APIRouter, Query, Response, status
 
 from app.core.db import Session, UnitOfWorkRoute
 from app.core.errors import error_responses
-from app.core.http import API_PREFIX, Cursor, IfMatch, Limit, set_etag
+from app.core.http import API_PREFIX, Cursor, IfMatch, Limit, answer_headers, set_etag
 from app.core.schemas import Page
 from app.core.security import CurrentPrincipal
 from app.local_offer import service
@@ -27,7 +27,7 @@ _WRITERS = (
 @router.post(
     "/local-offer",
     status_code=status.HTTP_201_CREATED,
-    responses=error_responses(404, 409),
+    responses=error_responses(404, 409) | answer_headers(201, "ETag", "Location"),
     summary="Publish a service in an LA's Local Offer (la_officer, platform_admin)",
     description=_WRITERS + " An `la_officer` may leave out `la_code` (its own LA).",
 )
@@ -73,7 +73,7 @@ async def list_local_offer_services(
 
 @router.get(
     "/local-offer/{service_id}",
-    responses=error_responses(404),
+    responses=error_responses(404) | answer_headers(200, "ETag"),
     summary="Read one Local Offer service",
 )
 async def get_local_offer_service(
@@ -86,7 +86,7 @@ async def get_local_offer_service(
 
 @router.patch(
     "/local-offer/{service_id}",
-    responses=error_responses(404, 412),
+    responses=error_responses(404, 412) | answer_headers(200, "ETag"),
     summary="Change a Local Offer service, or retire it with active false",
     description=_WRITERS + " `la_code` cannot change.",
 )

@@ -2,6 +2,10 @@
 
 from enum import StrEnum
 
+from pydantic import GetJsonSchemaHandler
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
+
 
 class EstablishmentType(StrEnum):
     MAINTAINED = "maintained"
@@ -16,9 +20,12 @@ class EstablishmentType(StrEnum):
 
 
 class YearGroup(StrEnum):
+    """Member names are published as `x-enum-varnames`: values such as "1" are no identifiers,
+    so generated clients name the members after them (`YearGroup.RECEPTION`, `YearGroup.Y1`)."""
+
     N1 = "N1"
     N2 = "N2"
-    R = "R"
+    RECEPTION = "R"
     Y1 = "1"
     Y2 = "2"
     Y3 = "3"
@@ -33,6 +40,14 @@ class YearGroup(StrEnum):
     Y12 = "12"
     Y13 = "13"
     Y14 = "14"
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        schema = handler(core_schema)
+        handler.resolve_ref_schema(schema)["x-enum-varnames"] = [member.name for member in cls]
+        return schema
 
 
 class SenType(StrEnum):
@@ -186,3 +201,65 @@ class EhcRequestedBy(StrEnum):
     SCHOOL = "school"
     PARENT = "parent"
     YOUNG_PERSON = "young_person"
+
+
+class ClaimStatus(StrEnum):
+    """A funding claim's status (SPEC.md §3.6)."""
+
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+    APPROVED = "approved"
+    PARTIALLY_APPROVED = "partially_approved"
+    REJECTED = "rejected"
+    WITHDRAWN = "withdrawn"
+
+
+class ClaimTransitionTarget(StrEnum):
+    """Where a funding claim can be moved to: every status but `draft`."""
+
+    SUBMITTED = "submitted"
+    APPROVED = "approved"
+    PARTIALLY_APPROVED = "partially_approved"
+    REJECTED = "rejected"
+    WITHDRAWN = "withdrawn"
+
+
+class Severity(StrEnum):
+    """A rule's severity (SPEC.md §3): a `must` refuses the move, a `should` needs a departure."""
+
+    MUST = "must"
+    SHOULD = "should"
+
+
+class BatchItemStatus(StrEnum):
+    CREATED = "created"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"
+    ERROR = "error"
+
+
+class EventType(StrEnum):
+    """Every `type` the change feed carries."""
+
+    PUPIL_CREATED = "pupil.created"
+    PUPIL_UPDATED = "pupil.updated"
+    PLAN_OPENED = "plan.opened"
+    PLAN_CLOSED = "plan.closed"
+    CYCLE_UPDATED = "cycle.updated"
+    CYCLE_TRANSITIONED = "cycle.transitioned"
+    REVIEW_COMPLETED = "review.completed"
+    SPECIALIST_INVOLVEMENT_CREATED = "specialist_involvement.created"
+    SPECIALIST_INVOLVEMENT_UPDATED = "specialist_involvement.updated"
+    EHC_REQUEST_CREATED = "ehc_request.created"
+    EHC_REQUEST_SUBMITTED = "ehc_request.submitted"
+    EHC_REQUEST_ASSESSING = "ehc_request.assessing"
+    EHC_REQUEST_DECLINED = "ehc_request.declined"
+    EHC_REQUEST_PLAN_ISSUED = "ehc_request.plan_issued"
+    EHC_REQUEST_PLAN_NOT_ISSUED = "ehc_request.plan_not_issued"
+    EHC_REQUEST_WITHDRAWN = "ehc_request.withdrawn"
+    FUNDING_CLAIM_CREATED = "funding_claim.created"
+    FUNDING_CLAIM_SUBMITTED = "funding_claim.submitted"
+    FUNDING_CLAIM_APPROVED = "funding_claim.approved"
+    FUNDING_CLAIM_PARTIALLY_APPROVED = "funding_claim.partially_approved"
+    FUNDING_CLAIM_REJECTED = "funding_claim.rejected"
+    FUNDING_CLAIM_WITHDRAWN = "funding_claim.withdrawn"

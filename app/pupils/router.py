@@ -5,7 +5,16 @@ from fastapi import APIRouter, Query, Request, Response, status
 
 from app.core.db import BulkWriteRoute, CurrentDatabase, Session, UnitOfWorkRoute
 from app.core.errors import error_responses
-from app.core.http import API_PREFIX, Cursor, IfMatch, Limit, etag, json_body, set_etag
+from app.core.http import (
+    API_PREFIX,
+    Cursor,
+    IfMatch,
+    Limit,
+    answer_headers,
+    etag,
+    json_body,
+    set_etag,
+)
 from app.core.schemas import Page, Rfc3339DateTime, SearchText
 from app.core.security import CurrentPrincipal, current_principal
 from app.models.enums import SenStatus, YearGroup
@@ -18,7 +27,7 @@ router = APIRouter(prefix=API_PREFIX, tags=["pupils"], route_class=UnitOfWorkRou
 @router.post(
     "/schools/{school_id}/pupils",
     status_code=status.HTTP_201_CREATED,
-    responses=error_responses(403, 404, 409),
+    responses=error_responses(403, 404, 409) | answer_headers(201, "ETag", "Location"),
     summary="Add a pupil to a school",
 )
 async def create_pupil(
@@ -100,7 +109,7 @@ router.add_api_route(
 @router.get(
     "/pupils/{pupil_id}",
     response_model=PupilOut,
-    responses=error_responses(404),
+    responses=error_responses(404) | answer_headers(200, "ETag"),
     summary="Read one pupil",
 )
 async def get_pupil(pupil_id: uuid.UUID, request: Request) -> Response:
@@ -118,7 +127,7 @@ async def get_pupil(pupil_id: uuid.UUID, request: Request) -> Response:
 
 @router.patch(
     "/pupils/{pupil_id}",
-    responses=error_responses(403, 404, 409, 412),
+    responses=error_responses(403, 404, 409, 412) | answer_headers(200, "ETag"),
     summary="Change a pupil's fields",
 )
 async def update_pupil(

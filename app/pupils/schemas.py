@@ -2,11 +2,19 @@ import uuid
 from datetime import date
 from typing import Annotated, Any, Self
 
-from pydantic import AfterValidator, BaseModel, Field, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    StringConstraints,
+    model_validator,
+)
 
 from app.core.clock import today_london
 from app.core.schemas import LaCode, ResourceOut, StrictModel
-from app.models.enums import SenStatus, SenType, YearGroup
+from app.models.enums import BatchItemStatus, SenStatus, SenType, YearGroup
 from app.pupils.upn import upn_problem
 
 MAX_CONTACTS = 20
@@ -131,9 +139,37 @@ class PupilOut(ResourceOut):
     sen_status: SenStatus = Field(description="Derived by the service: N, K or E; read-only")
 
 
+def _without_defaults(schema: dict[str, Any]) -> None:
+    for name, field in schema["properties"].items():
+        field.pop("default", None)
+        if name in NOT_NULLABLE:
+            # null is refused for these (the service's `refuse_nulls`): published as not
+            # nullable, so that a generated client's "unset" is an absent field.
+            variants = field.pop("anyOf")
+            field.update(next(v for v in variants if v.get("type") != "null"))
+    # Items are matched by UPN: one without is reported as an error.
+    schema["required"] = ["upn"]
+
+
+class PupilBatchItem(PupilFields):
+    """One pupil of a batch, matched by UPN: the fields sent are set, a field left out is left
+    unchanged (so no field has a default); a new pupil needs every field PupilCreate needs."""
+
+    model_config = ConfigDict(json_schema_extra=_without_defaults)
+
+
+def _as_sent(item: Any) -> Any:
+    return item
+
+
+# Each item reaches the service as sent and is validated there on its own (as PupilFields,
+# whose checks PupilBatchItem shares): a bad item is reported in its result and never refuses
+# the batch, which validating the list here would do. The contract describes an item in full.
+RawBatchItem = Annotated[Any, PlainValidator(_as_sent, json_schema_input_type=PupilBatchItem)]
+
+
 class PupilBatch(BaseModel):
-    # Items are validated one by one so that a bad item never blocks the good ones.
-    items: list[Any] = Field(description="Up to 1,000 pupils, upserted by UPN")
+    items: list[RawBatchItem] = Field(description="Up to 1,000 pupils, upserted by UPN")
 
 
 class BatchItemError(BaseModel):
@@ -144,7 +180,7 @@ class BatchItemError(BaseModel):
 class BatchItemResult(BaseModel):
     index: int
     upn: str | None
-    status: str = Field(description="created, updated, unchanged or error")
+    status: BatchItemStatus
     id: uuid.UUID | None
     errors: list[BatchItemError]
 

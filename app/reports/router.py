@@ -6,7 +6,15 @@ from fastapi import APIRouter, Header, Path, Query, Response
 
 from app.core.db import Session, UnitOfWorkRoute
 from app.core.errors import error_responses
-from app.core.http import API_PREFIX, Cursor, IfMatch, Limit, prefers_over_json, set_etag
+from app.core.http import (
+    API_PREFIX,
+    Cursor,
+    IfMatch,
+    Limit,
+    answer_headers,
+    prefers_over_json,
+    set_etag,
+)
 from app.core.money import money_text
 from app.core.schemas import IsoDate, Page
 from app.core.security import CurrentPrincipal
@@ -108,7 +116,7 @@ async def get_provision_costs(
 
 @router.put(
     "/schools/{school_id}/notional-sen-budget/{period}",
-    responses=error_responses(403, 404, 412),
+    responses=error_responses(403, 404, 412) | answer_headers(200, "ETag"),
     summary="Set the school's notional SEN budget for a financial year (the school's SENCO)",
     description=(
         "Creates or replaces the budget; answers 200 either way, with the new `version` in "
@@ -134,7 +142,7 @@ async def put_notional_sen_budget(
 
 @router.get(
     "/schools/{school_id}/notional-sen-budget/{period}",
-    responses=error_responses(403, 404),
+    responses=error_responses(403, 404) | answer_headers(200, "ETag"),
     summary="The school's notional SEN budget for a financial year (404 when not set)",
 )
 async def get_notional_sen_budget(

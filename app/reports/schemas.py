@@ -6,7 +6,7 @@ from pydantic import BaseModel, Field
 
 from app.core.money import MoneyText
 from app.core.schemas import StrictModel
-from app.models.enums import SenStatus, SenType, Stage, YearGroup
+from app.models.enums import ClaimStatus, SenStatus, SenType, Stage, YearGroup
 
 
 class RankedNeed(BaseModel):
@@ -60,7 +60,9 @@ class ProvisionCostItem(BaseModel):
     claim_id: uuid.UUID | None = Field(
         description="The pupil's live (submitted or approved) top-up claim for the period"
     )
-    claim_status: str | None = Field(description="submitted, approved or partially_approved")
+    claim_status: ClaimStatus | None = Field(
+        description="submitted, approved or partially_approved"
+    )
     top_up_claimed: str | None = Field(description="The live claim's requested amount")
     top_up_approved: str | None = Field(
         description="The decided amount of an approved or partially approved claim"

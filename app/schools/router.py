@@ -4,7 +4,7 @@ from fastapi import APIRouter, Response, status
 
 from app.core.db import Session, UnitOfWorkRoute
 from app.core.errors import error_responses
-from app.core.http import API_PREFIX, Cursor, IfMatch, Limit, set_etag
+from app.core.http import API_PREFIX, Cursor, IfMatch, Limit, answer_headers, set_etag
 from app.core.schemas import Page
 from app.core.security import CurrentPrincipal
 from app.schools import service
@@ -16,7 +16,7 @@ router = APIRouter(prefix=API_PREFIX, tags=["schools"], route_class=UnitOfWorkRo
 @router.post(
     "/schools",
     status_code=status.HTTP_201_CREATED,
-    responses=error_responses(403, 409),
+    responses=error_responses(403, 409) | answer_headers(201, "ETag", "Location"),
     summary="Register a school (platform_admin)",
 )
 async def create_school(
@@ -38,7 +38,11 @@ async def list_schools(
     )
 
 
-@router.get("/schools/{school_id}", responses=error_responses(404), summary="Read one school")
+@router.get(
+    "/schools/{school_id}",
+    responses=error_responses(404) | answer_headers(200, "ETag"),
+    summary="Read one school",
+)
 async def get_school(
     school_id: uuid.UUID, session: Session, principal: CurrentPrincipal, response: Response
 ) -> SchoolOut:
@@ -49,7 +53,7 @@ async def get_school(
 
 @router.patch(
     "/schools/{school_id}",
-    responses=error_responses(403, 404, 409, 412),
+    responses=error_responses(403, 404, 409, 412) | answer_headers(200, "ETag"),
     summary="Change a school (platform_admin)",
 )
 async def update_school(

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Path, Query, Response, status
 from app.core.clock import today_london
 from app.core.db import Session, UnitOfWorkRoute
 from app.core.errors import error_responses
-from app.core.http import API_PREFIX, Cursor, IfMatch, Limit, set_etag
+from app.core.http import API_PREFIX, Cursor, IfMatch, Limit, answer_headers, set_etag
 from app.core.schemas import IsoDate, Page
 from app.core.security import CurrentPrincipal
 from app.specialists import service, waits
@@ -24,7 +24,7 @@ router = APIRouter(prefix=API_PREFIX, tags=["specialists"], route_class=UnitOfWo
 @router.post(
     "/pupils/{pupil_id}/specialist-involvements",
     status_code=status.HTTP_201_CREATED,
-    responses=error_responses(403, 404, 409),
+    responses=error_responses(403, 404, 409) | answer_headers(201, "ETag"),
     summary="Record a specialist involvement (SENCO)",
     description="Without `parents_involved_on` the body needs a departure for the should rule "
     "`specialist.parents_involved`; otherwise `409 rule_violation`.",
@@ -65,7 +65,7 @@ async def list_specialist_involvements(
 
 @router.patch(
     "/specialist-involvements/{involvement_id}",
-    responses=error_responses(403, 404, 412),
+    responses=error_responses(403, 404, 412) | answer_headers(200, "ETag"),
     summary="Update a specialist involvement, or record parental consent",
     description="A SENCO may change any field; a parent of the child may send "
     "`parental_consent` and nothing else.",

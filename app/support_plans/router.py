@@ -4,7 +4,7 @@ from fastapi import APIRouter, Response, status
 
 from app.core.db import Session, UnitOfWorkRoute
 from app.core.errors import error_responses
-from app.core.http import API_PREFIX, Cursor, IfMatch, Limit, set_etag
+from app.core.http import API_PREFIX, Cursor, IfMatch, Limit, answer_headers, set_etag
 from app.core.schemas import Page
 from app.core.security import CurrentPrincipal
 from app.support_plans import service
@@ -16,7 +16,7 @@ router = APIRouter(prefix=API_PREFIX, tags=["support plans"], route_class=UnitOf
 @router.post(
     "/pupils/{pupil_id}/support-plans",
     status_code=status.HTTP_201_CREATED,
-    responses=error_responses(403, 404, 409),
+    responses=error_responses(403, 404, 409) | answer_headers(201, "ETag", "Location"),
     summary="Open a support plan (creates cycle 1 at assess)",
     description="409 `active_plan_exists` while the pupil has an active plan.",
 )
@@ -55,7 +55,7 @@ async def list_support_plans(
 
 @router.get(
     "/support-plans/{plan_id}",
-    responses=error_responses(403, 404),
+    responses=error_responses(403, 404) | answer_headers(200, "ETag"),
     summary="Read a support plan",
 )
 async def get_support_plan(
@@ -68,7 +68,7 @@ async def get_support_plan(
 
 @router.post(
     "/support-plans/{plan_id}/close",
-    responses=error_responses(403, 404, 409, 412),
+    responses=error_responses(403, 404, 409, 412) | answer_headers(200, "ETag"),
     summary="Close a support plan early",
     description=(
         "Ends SEN support with a free-text `close_reason`; `sen_status` returns to N unless the "

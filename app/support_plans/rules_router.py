@@ -5,6 +5,7 @@ from app.core.db import UnitOfWorkRoute
 from app.core.errors import error_responses
 from app.core.http import API_PREFIX
 from app.core.security import CurrentPrincipal
+from app.models.enums import Severity
 from app.rules import CATALOGUE
 
 router = APIRouter(prefix=API_PREFIX, tags=["rules"], route_class=UnitOfWorkRoute)
@@ -12,7 +13,7 @@ router = APIRouter(prefix=API_PREFIX, tags=["rules"], route_class=UnitOfWorkRout
 
 class RuleOut(BaseModel):
     rule: str
-    severity: str
+    severity: Severity
     transition: str
     source: str
     message: str
@@ -27,7 +28,7 @@ RULE_CATALOGUE = RuleCatalogue(
     items=[
         RuleOut(
             rule=r.rule,
-            severity=r.severity,
+            severity=Severity(r.severity),
             transition=r.transition,
             source=r.source,
             message=r.message,

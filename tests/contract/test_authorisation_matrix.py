@@ -35,6 +35,7 @@ import pytest
 
 from app.core.clock import today_london
 from tests.contract.document import DOCUMENT, OPERATIONS, declared_statuses
+from tests.contract.document import operation as documented
 from tests.contract.world import PERIOD, Side, World, build_world, nonexistent_ids
 from tests.cycles.helpers import EARLY, FULL_ASSESSMENT, full_plan, today
 from tests.factories import Api, pupil_body, school_body
@@ -441,7 +442,19 @@ async def call(
     assert response.status_code < 500, result.describe()
     # Every answer, refusals included, is one the contract declares for the operation.
     assert response.status_code in declared_statuses(operation), result.describe()
+    assert_headers_declared(result)
     return result
+
+
+# Response headers a generated client reads: each one an answer carries is declared for it.
+CONTRACT_HEADERS = ("ETag", "Location", "Retry-After", "Idempotent-Replayed")
+
+
+def assert_headers_declared(result: Call) -> None:
+    answer = documented(result.operation)["responses"][str(result.response.status_code)]
+    declared = set(answer.get("headers", {}))
+    sent = {name for name in CONTRACT_HEADERS if name in result.response.headers}
+    assert sent <= declared, f"undeclared {sorted(sent - declared)}: {result.describe()}"
 
 
 def assert_allowed(result: Call) -> None:
