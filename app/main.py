@@ -35,6 +35,75 @@ top-up funding claims. Errors are RFC 9457 `application/problem+json` with a mac
 """
 
 
+# One entry per tag the routers use (a test checks the two agree), in the order a reader meets
+# them; generated clients group operations by tag (one API class per tag).
+TAGS: list[dict[str, str]] = [
+    {
+        "name": "operations",
+        "description": "Liveness, readiness and metrics for the deployment; no token",
+    },
+    {
+        "name": "oauth",
+        "description": "Tokens for registered API clients (OAuth 2.0 client credentials)",
+    },
+    {
+        "name": "api-clients",
+        "description": "Registering, listing and revoking API clients (platform_admin)",
+    },
+    {"name": "schools", "description": "Schools: the scope of every school role"},
+    {
+        "name": "pupils",
+        "description": "Pupil records, their SEN status and needs, and batch upserts from an MIS",
+    },
+    {
+        "name": "concerns",
+        "description": "Concerns raised about a pupil by staff, parents or the pupil",
+    },
+    {
+        "name": "events",
+        "description": "The change feed of what happened to the records in the caller's scope",
+    },
+    {"name": "audit", "description": "The audit trail of every read and write of a pupil's data"},
+    {
+        "name": "specialists",
+        "description": "Specialist involvements, and the waits for them by school and by LA",
+    },
+    {"name": "local offer", "description": "The local authority's Local Offer of services"},
+    {"name": "support plans", "description": "SEN support plans: opening and closing them"},
+    {
+        "name": "cycles",
+        "description": "Assess-Plan-Do-Review cycles: records, views, logs, checks, transitions",
+    },
+    {
+        "name": "reviews",
+        "description": "Completed reviews, by pupil or by school, and the reviews coming due",
+    },
+    {"name": "rules", "description": "The catalogue of rules checked on transitions and dry runs"},
+    {
+        "name": "EHC requests",
+        "description": "Requests for an EHC needs assessment, their decisions and evidence",
+    },
+    {"name": "funding", "description": "Top-up funding thresholds and claims"},
+    {
+        "name": "reports",
+        "description": "A school's SEN register, census, provision costs and notional SEN budget",
+    },
+    {
+        "name": "data protection",
+        "description": "Subject access exports, and legal holds that stop the retention purge",
+    },
+]
+
+# Each deployment (an LA's, a trust's) serves the API at its own origin, so the first server is
+# relative: the document's own host. Generated clients take servers[0] as their default base URL
+# and let the caller set the real one; a made-up production host would send them nowhere.
+SERVERS: list[dict[str, str]] = [
+    {"url": "/", "description": "The host serving this document"},
+    {"url": "http://127.0.0.1:8000", "description": "A development server (`sen-api serve`)"},
+]
+CONTACT: dict[str, str] = {"name": "SEN Support API maintainers"}
+
+
 def operation_id(route: APIRoute) -> str:
     """Stable operationIds: the endpoint function's name (unique across the app)."""
     return route.name
@@ -142,6 +211,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=DESCRIPTION,
         lifespan=lifespan,
         generate_unique_id_function=operation_id,
+        servers=SERVERS,
+        contact=CONTACT,
+        openapi_tags=TAGS,
     )
     app.state.settings = settings
     app.state.database = (

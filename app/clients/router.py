@@ -78,6 +78,10 @@ async def register_api_client(
     "/api-clients",
     responses=error_responses(403),
     summary="List API clients (platform_admin), oldest first; never their secrets",
+    description=(
+        "Only `platform_admin`: the registered API clients with their role, scope and whether they "
+        "are revoked, oldest first. Secrets are never shown again after registration."
+    ),
 )
 async def list_api_clients(
     session: Session,

@@ -19,6 +19,10 @@ router = APIRouter(prefix=API_PREFIX, tags=["concerns"], route_class=UnitOfWorkR
     # 409: a retry while the first request with its Idempotency-Key is still running.
     responses=error_responses(403, 404, 409) | answer_headers(201, "ETag"),
     summary="Raise a concern about a pupil",
+    description=(
+        "School staff (`senco`, `teacher`) or the child's parent record a concern about the pupil. "
+        "Answers 201 with the concern."
+    ),
 )
 async def raise_concern(
     pupil_id: uuid.UUID,
@@ -36,6 +40,10 @@ async def raise_concern(
     "/pupils/{pupil_id}/concerns",
     responses=error_responses(403, 404),
     summary="List a pupil's concerns, oldest first",
+    description=(
+        "A pupil's concerns for callers whose scope includes the pupil, oldest first. Out of scope "
+        "is 404."
+    ),
 )
 async def list_concerns(
     pupil_id: uuid.UUID,
@@ -54,6 +62,10 @@ async def list_concerns(
     "/concerns/{concern_id}",
     responses=error_responses(403, 404, 412) | answer_headers(200, "ETag"),
     summary="Respond to a concern, or correct its description",
+    description=(
+        "School staff (`senco`, `teacher`) respond to a concern (its status becomes `responded`) or"
+        " correct its description. Send the concern's `ETag` in `If-Match` (412 when stale)."
+    ),
 )
 async def update_concern(
     concern_id: uuid.UUID,

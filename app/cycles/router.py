@@ -40,6 +40,10 @@ def answer(cycle: Cycle, response: Response) -> CycleOut:
     "/support-plans/{plan_id}/cycles",
     responses=error_responses(403, 404),
     summary="List a plan's cycles by number",
+    description=(
+        "The plan's Assess-Plan-Do-Review cycles by number, for callers whose scope includes the "
+        "pupil and whose role may read plans (`mis_integration` is 403). Out of scope is 404."
+    ),
 )
 async def list_cycles(
     plan_id: uuid.UUID,
@@ -57,6 +61,11 @@ async def list_cycles(
     "/cycles/{cycle_id}",
     responses=error_responses(403, 404) | answer_headers(200, "ETag"),
     summary="Read a cycle",
+    description=(
+        "One Assess-Plan-Do-Review cycle with its stage and records, for callers whose scope "
+        "includes the pupil and whose role may read plans (`mis_integration` is 403). Out of scope "
+        "is 404."
+    ),
 )
 async def get_cycle(
     cycle_id: uuid.UUID, session: Session, principal: CurrentPrincipal, response: Response
@@ -68,6 +77,10 @@ async def get_cycle(
     "/cycles/{cycle_id}/assessment",
     responses=RECORD_RESPONSES,
     summary="Replace the assessment (only in assess)",
+    description=(
+        "School staff (`senco`, `teacher`) replace the cycle's assessment while the cycle is in "
+        "`assess` (409 otherwise). Send the cycle's `ETag` in `If-Match` (412 when stale)."
+    ),
 )
 async def put_assessment(
     cycle_id: uuid.UUID,
@@ -106,6 +119,10 @@ async def put_plan(
     "/cycles/{cycle_id}/review",
     responses=RECORD_RESPONSES,
     summary="Replace the review (only in review)",
+    description=(
+        "The school's `senco` replaces the cycle's review record while the cycle is in `review` "
+        "(409 otherwise). Send the cycle's `ETag` in `If-Match` (412 when stale)."
+    ),
 )
 async def put_review(
     cycle_id: uuid.UUID,
@@ -145,6 +162,10 @@ async def add_view(
     status_code=status.HTTP_201_CREATED,
     responses=error_responses(403, 404, 409),
     summary="Record a delivered session (only in do)",
+    description=(
+        "School staff (`senco`, `teacher`) record a delivered session while the cycle is in `do` "
+        "(409 otherwise). Answers 201 with the log."
+    ),
 )
 async def add_delivery_log(
     cycle_id: uuid.UUID, body: DeliveryLogIn, session: Session, principal: CurrentPrincipal
@@ -157,6 +178,10 @@ async def add_delivery_log(
     "/cycles/{cycle_id}/delivery-logs",
     responses=error_responses(403, 404),
     summary="List a cycle's delivery logs by date",
+    description=(
+        "The cycle's delivered sessions by date, for callers whose scope includes the pupil and "
+        "whose role may read plans (`mis_integration` is 403). Out of scope is 404."
+    ),
 )
 async def list_delivery_logs(
     cycle_id: uuid.UUID,

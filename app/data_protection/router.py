@@ -43,6 +43,10 @@ async def export_pupil(
     "/pupils/{pupil_id}/legal-hold",
     responses=error_responses(403, 404) | answer_headers(200, "ETag"),
     summary="The legal hold on a pupil's records (404 when there is none)",
+    description=(
+        "The legal hold on the pupil's records, which stops the retention purge, with its `ETag`; "
+        "404 when there is none. For the school's `senco` and `platform_admin`."
+    ),
 )
 async def get_legal_hold(
     pupil_id: uuid.UUID, session: Session, principal: CurrentPrincipal, response: Response
@@ -81,6 +85,11 @@ async def put_legal_hold(
     status_code=status.HTTP_204_NO_CONTENT,
     responses=error_responses(403, 404, 412),
     summary="Lift a legal hold: the records fall under the retention purge again",
+    description=(
+        "The school's `senco` or `platform_admin` lifts the hold, so the pupil's records fall under"
+        " the retention purge again; answers 204. An `If-Match` that is not the hold's current "
+        "`ETag` is 412."
+    ),
 )
 async def delete_legal_hold(
     pupil_id: uuid.UUID,

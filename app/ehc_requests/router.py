@@ -29,6 +29,10 @@ router = APIRouter(prefix=API_PREFIX, tags=["EHC requests"], route_class=UnitOfW
     # 409: a retry while the first request with its Idempotency-Key is still running.
     responses=error_responses(403, 404, 409) | answer_headers(201, "ETag", "Location"),
     summary="Start a draft request for an EHC needs assessment",
+    description=(
+        "The school's `senco` or the child's parent starts a draft EHC needs assessment request; it"
+        " stays invisible to the LA until submitted. Answers 201 with the request."
+    ),
 )
 async def create_ehc_request(
     pupil_id: uuid.UUID,
@@ -47,6 +51,11 @@ async def create_ehc_request(
     "/ehc-requests",
     responses=error_responses(403),
     summary="List EHC requests in your scope (an LA's caseload for an LA officer)",
+    description=(
+        "EHC requests in the caller's scope: a school's for its staff, a parent's children's, and "
+        "for an LA officer its LA's submitted requests (drafts never). Paged with `limit` and an "
+        "opaque `cursor`."
+    ),
 )
 async def list_ehc_requests(
     session: Session,
@@ -78,6 +87,10 @@ async def list_ehc_requests(
     "/ehc-requests/{request_id}",
     responses=error_responses(403, 404) | answer_headers(200, "ETag"),
     summary="Read an EHC request",
+    description=(
+        "One EHC request with its status and statutory dates, for callers whose scope includes it; "
+        "a draft is 404 to an LA officer."
+    ),
 )
 async def get_ehc_request(
     request_id: uuid.UUID, session: Session, principal: CurrentPrincipal, response: Response

@@ -34,6 +34,10 @@ StatusFilter = Annotated[ClaimStatus | None, Query()]
     "/funding-thresholds",
     responses=error_responses(),
     summary="The top-up thresholds set per financial year, and the default for the rest",
+    description=(
+        "Any authenticated caller: the top-up funding threshold set for each financial year, and "
+        "the default that applies to years without one."
+    ),
 )
 async def list_funding_thresholds(session: Session, principal: CurrentPrincipal) -> ThresholdList:
     thresholds = await service.list_thresholds(session)
@@ -84,6 +88,10 @@ def _threshold_out(threshold: FundingThreshold) -> ThresholdOut:
     # 409: a retry while the first request with its Idempotency-Key is still running.
     responses=error_responses(403, 404, 409) | answer_headers(201, "ETag", "Location"),
     summary="Start a draft top-up claim for a financial year",
+    description=(
+        "The school's `senco` starts a draft top-up funding claim for the pupil and a financial "
+        "year; it stays invisible to the LA until submitted. Answers 201 with the claim."
+    ),
 )
 async def create_funding_claim(
     pupil_id: uuid.UUID,
@@ -102,6 +110,10 @@ async def create_funding_claim(
     "/funding-claims",
     responses=error_responses(403),
     summary="List top-up claims in your scope",
+    description=(
+        "Top-up claims in the caller's scope: a school's for its staff, and for an LA officer its "
+        "LA's submitted claims (drafts never). Paged with `limit` and an opaque `cursor`."
+    ),
 )
 async def list_funding_claims(
     session: Session,
@@ -128,6 +140,10 @@ async def list_funding_claims(
     "/funding-claims/{claim_id}",
     responses=error_responses(403, 404) | answer_headers(200, "ETag"),
     summary="Read a top-up claim",
+    description=(
+        "One top-up claim with its amounts and status, for callers whose scope includes it; a draft"
+        " is 404 to an LA officer."
+    ),
 )
 async def get_funding_claim(
     claim_id: uuid.UUID, session: Session, principal: CurrentPrincipal, response: Response

@@ -75,6 +75,10 @@ async def list_local_offer_services(
     "/local-offer/{service_id}",
     responses=error_responses(404) | answer_headers(200, "ETag"),
     summary="Read one Local Offer service",
+    description=(
+        "Any authenticated caller reads a Local Offer service; an unknown id is 404. The `ETag` is "
+        "the version to send as `If-Match` when changing it."
+    ),
 )
 async def get_local_offer_service(
     service_id: uuid.UUID, session: Session, principal: CurrentPrincipal, response: Response

@@ -29,6 +29,10 @@ router = APIRouter(prefix=API_PREFIX, tags=["pupils"], route_class=UnitOfWorkRou
     status_code=status.HTTP_201_CREATED,
     responses=error_responses(403, 404, 409) | answer_headers(201, "ETag", "Location"),
     summary="Add a pupil to a school",
+    description=(
+        "A `senco` or `mis_integration` token of the school adds a pupil; the UPN must be unique "
+        "(409 otherwise). Answers 201 with the pupil, its `ETag` and `Location`."
+    ),
 )
 async def create_pupil(
     school_id: uuid.UUID,
@@ -48,6 +52,10 @@ async def create_pupil(
     response_model=Page[PupilOut],
     responses=error_responses(403, 404),
     summary="List a school's pupils",
+    description=(
+        "The school's pupils for callers whose scope includes the school, paged with `limit` and an"
+        " opaque `cursor`. A school outside the caller's scope is 404."
+    ),
 )
 async def list_pupils(
     school_id: uuid.UUID,
@@ -111,6 +119,11 @@ router.add_api_route(
     response_model=PupilOut,
     responses=error_responses(404) | answer_headers(200, "ETag"),
     summary="Read one pupil",
+    description=(
+        "Any caller whose scope includes the pupil: the school's staff, a parent of the child, an "
+        "LA officer with a submitted request, claim or plan for the child, `platform_admin`. Out of"
+        " scope is 404."
+    ),
 )
 async def get_pupil(pupil_id: uuid.UUID, request: Request) -> Response:
     # The hot read: one statement, no session, the row written as PupilOut's JSON directly.
@@ -129,6 +142,10 @@ async def get_pupil(pupil_id: uuid.UUID, request: Request) -> Response:
     "/pupils/{pupil_id}",
     responses=error_responses(403, 404, 409, 412) | answer_headers(200, "ETag"),
     summary="Change a pupil's fields",
+    description=(
+        "A partial update by the school's `senco` or `mis_integration` token; send the pupil's "
+        "`ETag` in `If-Match` (412 when stale). Other roles are 403."
+    ),
 )
 async def update_pupil(
     pupil_id: uuid.UUID,

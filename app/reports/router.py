@@ -144,6 +144,10 @@ async def put_notional_sen_budget(
     "/schools/{school_id}/notional-sen-budget/{period}",
     responses=error_responses(403, 404) | answer_headers(200, "ETag"),
     summary="The school's notional SEN budget for a financial year (404 when not set)",
+    description=(
+        "The school's `senco` and `platform_admin` read the notional SEN budget recorded for a "
+        "financial year (`period`, e.g. `2026-27`); 404 when none is set."
+    ),
 )
 async def get_notional_sen_budget(
     school_id: uuid.UUID,

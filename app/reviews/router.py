@@ -22,6 +22,10 @@ DEFAULT_DUE_WINDOW = timedelta(weeks=4)
     "/pupils/{pupil_id}/reviews",
     responses=error_responses(403, 404),
     summary="A pupil's completed reviews across cycles and plans, newest first",
+    description=(
+        "Every completed review of the pupil, across its cycles and plans, newest first, for "
+        "callers whose scope includes the pupil. Out of scope is 404."
+    ),
 )
 async def list_pupil_reviews(
     pupil_id: uuid.UUID,
@@ -38,6 +42,10 @@ async def list_pupil_reviews(
     "/schools/{school_id}/reviews",
     responses=error_responses(403, 404),
     summary="A school's completed reviews, newest first; from/to filter held_on (inclusive)",
+    description=(
+        "The school's completed reviews, newest first, for callers whose scope includes the school;"
+        " `from` and `to` bound `held_on` inclusively. A school out of scope is 404."
+    ),
 )
 async def list_school_reviews(
     school_id: uuid.UUID,

@@ -18,6 +18,10 @@ router = APIRouter(prefix=API_PREFIX, tags=["schools"], route_class=UnitOfWorkRo
     status_code=status.HTTP_201_CREATED,
     responses=error_responses(403, 409) | answer_headers(201, "ETag", "Location"),
     summary="Register a school (platform_admin)",
+    description=(
+        "Only `platform_admin` registers schools. Answers 201 with the school, its `ETag` and "
+        "`Location`; a clash with a registered school is 409."
+    ),
 )
 async def create_school(
     body: SchoolCreate, session: Session, principal: CurrentPrincipal, response: Response
@@ -28,7 +32,15 @@ async def create_school(
     return SchoolOut.model_validate(school)
 
 
-@router.get("/schools", responses=error_responses(), summary="List the schools you can see")
+@router.get(
+    "/schools",
+    responses=error_responses(),
+    summary="List the schools you can see",
+    description=(
+        "The schools in the caller's scope (every school for `platform_admin`, its own school for a"
+        " school role), by URN, paged with `limit` and an opaque `cursor`."
+    ),
+)
 async def list_schools(
     session: Session, principal: CurrentPrincipal, limit: Limit = 50, cursor: Cursor = None
 ) -> Page[SchoolOut]:
@@ -42,6 +54,10 @@ async def list_schools(
     "/schools/{school_id}",
     responses=error_responses(404) | answer_headers(200, "ETag"),
     summary="Read one school",
+    description=(
+        "Any caller whose scope includes the school; a school outside it is 404. The `ETag` is the "
+        "version to send as `If-Match` when changing it."
+    ),
 )
 async def get_school(
     school_id: uuid.UUID, session: Session, principal: CurrentPrincipal, response: Response
@@ -55,6 +71,10 @@ async def get_school(
     "/schools/{school_id}",
     responses=error_responses(403, 404, 409, 412) | answer_headers(200, "ETag"),
     summary="Change a school (platform_admin)",
+    description=(
+        "Only `platform_admin`. A partial update; send the school's `ETag` in `If-Match` (412 when "
+        "stale)."
+    ),
 )
 async def update_school(
     school_id: uuid.UUID,

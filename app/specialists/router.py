@@ -45,6 +45,10 @@ async def create_specialist_involvement(
     "/pupils/{pupil_id}/specialist-involvements",
     responses=error_responses(403, 404),
     summary="List a pupil's specialist involvements, by request date",
+    description=(
+        "The pupil's specialist involvements ordered by request date, for callers whose scope "
+        "includes the pupil; out of scope is 404, a role without access 403."
+    ),
 )
 async def list_specialist_involvements(
     pupil_id: uuid.UUID,

@@ -37,6 +37,10 @@ async def open_support_plan(
     "/pupils/{pupil_id}/support-plans",
     responses=error_responses(403, 404),
     summary="List a pupil's support plans, oldest first",
+    description=(
+        "The pupil's support plans, oldest first, for callers whose scope includes the pupil and "
+        "whose role may read plans (`mis_integration` is 403). Out of scope is 404."
+    ),
 )
 async def list_support_plans(
     pupil_id: uuid.UUID,
@@ -57,6 +61,10 @@ async def list_support_plans(
     "/support-plans/{plan_id}",
     responses=error_responses(403, 404) | answer_headers(200, "ETag"),
     summary="Read a support plan",
+    description=(
+        "A support plan, for callers whose scope includes the pupil and whose role may read plans "
+        "(`mis_integration` is 403). Out of scope is 404."
+    ),
 )
 async def get_support_plan(
     plan_id: uuid.UUID, session: Session, principal: CurrentPrincipal, response: Response

@@ -42,6 +42,10 @@ RULE_CATALOGUE = RuleCatalogue(
     "/rules",
     responses=error_responses(),
     summary="The rule catalogue: every rule with its severity, move, source and message",
+    description=(
+        "Any authenticated caller: the catalogue of rules the service checks on transitions and dry"
+        " runs, each with its severity, the move it guards, its statutory source and its message."
+    ),
 )
 async def list_rules(principal: CurrentPrincipal) -> RuleCatalogue:
     return RULE_CATALOGUE
