@@ -4,7 +4,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path, Query, Response
 
-from app.core.db import Session, UnitOfWorkRoute
+from app.core.db import DbSession, Session, UnitOfWorkRoute
 from app.core.errors import error_responses
 from app.core.http import (
     API_PREFIX,
@@ -17,7 +17,7 @@ from app.core.http import (
 )
 from app.core.money import money_text
 from app.core.schemas import IsoDate, Page
-from app.core.security import CurrentPrincipal
+from app.core.security import CurrentPrincipal, Principal
 from app.funding.schemas import Period
 from app.models.funding import NotionalSenBudget
 from app.reports import service
@@ -48,14 +48,26 @@ def _budget_out(budget: NotionalSenBudget) -> NotionalSenBudgetOut:
     )
 
 
+async def _register_csv(session: DbSession, principal: Principal, school_id: uuid.UUID) -> Response:
+    """The whole register as one CSV file (audited as an export), for both the negotiated path
+    and `.csv`."""
+    body = await service.sen_register_csv(session, principal, school_id)
+    return Response(
+        body,
+        media_type=f"{CSV}; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="sen-register-{school_id}.csv"'},
+    )
+
+
 @router.get(
     "/schools/{school_id}/sen-register",
     response_model=Page[SenRegisterItem],
     responses={
         **error_responses(403, 404),
         200: {
-            "description": "The register, as JSON pages or (Accept: text/csv) one CSV file",
-            "content": {CSV: {"schema": {"type": "string"}}},
+            "description": "A page of the register. The whole register as one CSV file is its "
+            "own operation, `get_sen_register_csv` (GET /v1/schools/{school_id}/sen-register.csv); "
+            "`Accept: text/csv` here still answers the CSV, for existing clients"
         },
     },
     summary="The SEN register: on-roll pupils with sen_status K or E; JSON or CSV",
@@ -79,16 +91,37 @@ async def get_sen_register(
     accept: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> Any:
     if prefers_over_json(accept, CSV):
-        body = await service.sen_register_csv(session, principal, school_id)
-        return Response(
-            body,
-            media_type=f"{CSV}; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="sen-register-{school_id}.csv"'},
-        )
+        return await _register_csv(session, principal, school_id)
     items, next_cursor = await service.sen_register_page(
         session, principal, school_id, limit, cursor
     )
     return Page[SenRegisterItem](items=items, next_cursor=next_cursor)
+
+
+@router.get(
+    "/schools/{school_id}/sen-register.csv",
+    response_class=Response,
+    responses={
+        **error_responses(403, 404),
+        200: {
+            "description": "The whole register as one CSV file",
+            "content": {CSV: {"schema": {"type": "string", "format": "binary"}}},
+        },
+    },
+    summary="The SEN register as one CSV file",
+    description=(
+        "Every row of `get_sen_register` (GET /v1/schools/{school_id}/sen-register), the same "
+        "pupils in the same order, as UTF-8 CSV with a header row: "
+        + ", ".join(SEN_REGISTER_CSV_COLUMNS)
+        + ". A cell that a spreadsheet would read as a formula (starting with =, +, -, @, tab "
+        "or carriage return) is prefixed with an apostrophe. Audited as an export of each "
+        "pupil's data. For the school's staff, its MIS integration and platform admins."
+    ),
+)
+async def get_sen_register_csv(
+    school_id: uuid.UUID, session: Session, principal: CurrentPrincipal
+) -> Response:
+    return await _register_csv(session, principal, school_id)
 
 
 @router.get(

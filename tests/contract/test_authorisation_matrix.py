@@ -294,6 +294,11 @@ TABLE: dict[str, Row] = {
         "reads everything); 403 for the rest",
         {ADMIN, SENCO, TEACHER, LA},
     ),
+    "GET /v1/ehc-requests/{request_id}/evidence.pdf": row(
+        "the same bundle as a PDF, so the same readers as the JSON bundle: the school's senco "
+        "and teacher, the request's LA and the platform admin; 403 for the rest",
+        {ADMIN, SENCO, TEACHER, LA},
+    ),
     # --- funding: §3.6 ---
     "GET /v1/funding-thresholds": row(
         "thresholds are public to callers", EVERYONE, scope=COLLECTION
@@ -329,6 +334,11 @@ TABLE: dict[str, Row] = {
             Variant(frozenset({SENCO, TEACHER, MIS, ADMIN})),
             Variant(frozenset({SENCO, TEACHER, MIS, ADMIN}), headers={"Accept": "text/csv"}),
         ),
+    ),
+    "GET /v1/schools/{school_id}/sen-register.csv": row(
+        "the CSV export of the register, so its readers: §4 teacher and MIS read sen-register; "
+        "senco; admin",
+        {SENCO, TEACHER, MIS, ADMIN},
     ),
     "GET /v1/schools/{school_id}/provision-costs": row(
         "§4 senco: reports; admin reads", {SENCO, ADMIN}, query={"period": PERIOD}

@@ -1,6 +1,7 @@
 """The contract is one a generated client can live on (SPEC.md §5, the last bullet): typed batch
-items, declared request and response headers, one type for the feed's cursor, and every closed
-set of values an enum. Read from the document the app serves."""
+items, declared request and response headers, one type for the feed's cursor, every closed
+set of values an enum, and one media type per answer (the CSV and the PDF are operations of their
+own). Read from the document the app serves."""
 
 import ast
 import re
@@ -377,3 +378,54 @@ def test_every_event_type_the_code_emits_is_in_the_enum():
         built |= {prefix + t for moves in transitions[prefix].values() for t in moves}
     emitted = literal | built
     assert emitted == {t.value for t in EventType}, emitted ^ {t.value for t in EventType}
+
+
+# 7. One media type per answer: a generated client decodes an answer by its operation alone
+
+
+# Each representation of the evidence bundle and the SEN register: operationId and media type.
+REPRESENTATIONS = {
+    "GET /v1/ehc-requests/{request_id}/evidence": ("get_ehc_evidence", "application/json"),
+    "GET /v1/ehc-requests/{request_id}/evidence.pdf": ("get_ehc_evidence_pdf", "application/pdf"),
+    "GET /v1/schools/{school_id}/sen-register": ("get_sen_register", "application/json"),
+    "GET /v1/schools/{school_id}/sen-register.csv": ("get_sen_register_csv", "text/csv"),
+}
+
+
+async def test_the_csv_and_the_pdf_are_operations_of_their_own(document):
+    found = dict(operations(document))
+    for key, (operation_id, media_type) in REPRESENTATIONS.items():
+        operation = found[key]
+        assert operation["operationId"] == operation_id
+        content = operation["responses"]["200"]["content"]
+        assert list(content) == [media_type], key
+        if media_type != "application/json":
+            assert content[media_type]["schema"] == {"type": "string", "format": "binary"}
+        # Errors are problem+json, as on every operation; the same ones as the JSON path.
+        for status in ("401", "403", "404", "422", "503"):
+            assert list(operation["responses"][status]["content"]) == ["application/problem+json"]
+        # No Accept parameter to choose by: each operation has one answer.
+        assert header_parameter(operation, "Accept") is None
+    for json_key, other_key in (
+        (
+            "GET /v1/ehc-requests/{request_id}/evidence",
+            "GET /v1/ehc-requests/{request_id}/evidence.pdf",
+        ),
+        (
+            "GET /v1/schools/{school_id}/sen-register",
+            "GET /v1/schools/{school_id}/sen-register.csv",
+        ),
+    ):
+        assert set(found[other_key]["responses"]) == set(found[json_key]["responses"])
+        assert found[other_key]["security"] == found[json_key]["security"]
+        assert found[other_key]["tags"] == found[json_key]["tags"]
+
+
+async def test_no_answer_declares_more_than_one_media_type(document):
+    several = [
+        (key, status, sorted(response["content"]))
+        for key, operation in operations(document)
+        for status, response in operation["responses"].items()
+        if len(response.get("content", {})) > 1
+    ]
+    assert not several, f"answers a generated client cannot decode by operation: {several}"

@@ -1,7 +1,9 @@
-"""The EHC evidence bundle (JSON): contents, who may read it, and a fixed query count."""
+"""The EHC evidence bundle (JSON, and PDF as its own operation or by Accept): contents, who may
+read it, and a fixed query count."""
 
 import io
 
+import pytest
 from pypdf import PdfReader
 
 from tests.core.test_errors import assert_problem
@@ -76,11 +78,16 @@ async def test_bundle_holds_the_history_in_order(api):
     }
 
 
-async def test_only_the_school_the_requests_la_and_the_admin_read_the_bundle(api):
+# The JSON bundle, and the PDF as its own operation (GET .../evidence.pdf).
+BUNDLE_PATHS = pytest.mark.parametrize("representation", ["evidence", "evidence.pdf"])
+
+
+@BUNDLE_PATHS
+async def test_only_the_school_the_requests_la_and_the_admin_read_the_bundle(api, representation):
     school = await api.create_school()
     pupil = await api.create_pupil(school, home_la_code="331")
     request = await submitted_request(api, school, pupil, completed_cycles=1)
-    url = f"/v1/ehc-requests/{request['id']}/evidence"
+    url = f"/v1/ehc-requests/{request['id']}/{representation}"
     for headers in (
         api.senco(school),
         api.staff("teacher", school),
@@ -94,9 +101,13 @@ async def test_only_the_school_the_requests_la_and_the_admin_read_the_bundle(api
     other = await api.create_school()
     for headers in (api.headers("la_officer", la_code="330"), api.senco(other)):
         assert_problem(await api.http.get(url, headers=headers), 404, "not_found")
+    assert_problem(await api.http.get(url), 401, "unauthorized")
+    missing = f"/v1/ehc-requests/00000000-0000-0000-0000-000000000000/{representation}"
+    assert_problem(await api.http.get(missing, headers=api.admin()), 404, "not_found")
 
 
-async def test_draft_requests_have_no_bundle_for_the_la(api):
+@BUNDLE_PATHS
+async def test_draft_requests_have_no_bundle_for_the_la(api, representation):
     school = await api.create_school()
     pupil = await api.create_pupil(school, home_la_code="331")
     draft = (
@@ -105,7 +116,8 @@ async def test_draft_requests_have_no_bundle_for_the_la(api):
         )
     ).json()
     response = await api.http.get(
-        f"/v1/ehc-requests/{draft['id']}/evidence", headers=api.headers("la_officer", la_code="331")
+        f"/v1/ehc-requests/{draft['id']}/{representation}",
+        headers=api.headers("la_officer", la_code="331"),
     )
     assert_problem(response, 404, "not_found")
 
@@ -143,6 +155,61 @@ async def test_the_bundle_as_a_pdf(api):
     for accept in ("application/json", "*/*", "application/pdf;q=0.5, application/json"):
         response = await api.http.get(url, headers={**officer, "Accept": accept})
         assert response.headers["content-type"] == "application/json", accept
+
+
+async def test_the_pdf_is_its_own_operation_rendered_and_audited_as_the_negotiated_one(api, db):
+    school = await api.create_school()
+    pupil = await api.create_pupil(school, home_la_code="331")
+    request = await submitted_request(api, school, pupil, completed_cycles=1)
+    officer = api.headers("la_officer", la_code="331")
+    url = f"/v1/ehc-requests/{request['id']}/evidence"
+    audited = (
+        "select count(*) from audit_entries where resource = 'ehc_evidence' and action = 'export'"
+    )
+    before = await db.fetchval(audited)
+    # No Accept needed, and whatever Accept says (a generated client sends its own).
+    for accept in (None, "application/json", "*/*"):
+        headers = officer if accept is None else {**officer, "Accept": accept}
+        pdf = await api.http.get(f"{url}.pdf", headers=headers)
+        assert pdf.status_code == 200, pdf.text
+        assert pdf.headers["content-type"] == "application/pdf"
+        assert pdf.content.startswith(b"%PDF-")
+        assert pdf.headers["content-length"] == str(len(pdf.content))
+        assert pdf.headers["cache-control"] == "no-store"
+        assert pdf.headers["content-disposition"] == (
+            f'inline; filename="ehc-evidence-{request["id"]}.pdf"'
+        )
+        text = " ".join(PdfReader(io.BytesIO(pdf.content)).pages[0].extract_text().split())
+        assert pupil["upn"] in text
+    negotiated = await api.http.get(url, headers={**officer, "Accept": "application/pdf"})
+    assert negotiated.headers["content-type"] == "application/pdf"
+    assert negotiated.headers["content-disposition"] == pdf.headers["content-disposition"]
+    # Each read of the bundle, in either representation, is audited as an export.
+    assert await db.fetchval(audited) == before + 4
+
+
+async def test_evidence_pdf_is_not_read_as_part_of_the_request_id(api, app):
+    school = await api.create_school()
+    pupil = await api.create_pupil(school, home_la_code="331")
+    request = await submitted_request(api, school, pupil, completed_cycles=1)
+    senco = api.senco(school)
+    routed = {
+        route.path: route.name for route in app.routes if "/ehc-requests/{request_id}" in route.path
+    }
+    assert routed["/v1/ehc-requests/{request_id}/evidence.pdf"] == "get_ehc_evidence_pdf"
+    assert routed["/v1/ehc-requests/{request_id}/evidence"] == "get_ehc_evidence"
+    base = f"/v1/ehc-requests/{request['id']}"
+    assert (await api.http.get(f"{base}/evidence", headers=senco)).headers[
+        "content-type"
+    ] == "application/json"
+    assert (await api.http.get(f"{base}/evidence.pdf", headers=senco)).headers[
+        "content-type"
+    ] == "application/pdf"
+    # Neither `.pdf` nor anything else glued to the id or the path makes another route match.
+    for path in (f"{base}.pdf/evidence", f"{base}/evidence.json", f"{base}/evidence.pdf/x"):
+        response = await api.http.get(path, headers=senco)
+        assert response.status_code in (404, 422), path
+        assert response.headers["content-type"].startswith("application/problem+json"), path
 
 
 async def test_the_bundle_shows_open_referrals_and_how_long_they_have_waited(api):
@@ -224,8 +291,13 @@ async def test_an_las_bundle_leaves_out_draft_claims(api):
     assert "2027-28" not in text and "2026-27" in text
 
 
+@pytest.mark.parametrize(
+    ("representation", "accept"),
+    [("evidence", {"Accept": "application/pdf"}), ("evidence.pdf", {})],
+    ids=["negotiated", "pdf_operation"],
+)
 async def test_the_pdf_renders_after_the_commit_with_no_connection_and_a_few_at_a_time(
-    api, settings, monkeypatch
+    api, settings, monkeypatch, representation, accept
 ):
     """The review's attack: 16 concurrent renders each held a transaction open ("idle in
     transaction") while rendering, starved the pool, and every session-using endpoint answered
@@ -244,6 +316,7 @@ async def test_the_pdf_renders_after_the_commit_with_no_connection_and_a_few_at_
     request = await submitted_request(api, school, pupil, completed_cycles=1)
     teacher = api.staff("teacher", school)
     url = f"/v1/ehc-requests/{request['id']}/evidence"
+    pdf_url = f"/v1/ehc-requests/{request['id']}/{representation}"
 
     release = threading.Event()
     started = threading.Event()
@@ -264,8 +337,8 @@ async def test_the_pdf_renders_after_the_commit_with_no_connection_and_a_few_at_
     transport = httpx.ASGITransport(app=application)
     try:
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
-            pdf_headers = {**teacher, "Accept": "application/pdf"}
-            first = asyncio.create_task(http.get(url, headers=pdf_headers))
+            pdf_headers = {**teacher, **accept}
+            first = asyncio.create_task(http.get(pdf_url, headers=pdf_headers))
             await asyncio.to_thread(started.wait, 10)
             # Rendering: the request's transaction is over and its connection is back.
             assert database.engine.pool.checkedout() == 0
@@ -273,7 +346,7 @@ async def test_the_pdf_renders_after_the_commit_with_no_connection_and_a_few_at_
             json_read = await http.get(url, headers=teacher)
             assert json_read.status_code == 200, json_read.text
             # The one render slot is taken: the next render answers 503 after the wait.
-            busy = await http.get(url, headers=pdf_headers)
+            busy = await http.get(pdf_url, headers=pdf_headers)
             body = assert_problem(busy, 503, "service_busy")
             assert busy.headers["retry-after"] == str(settings.retry_after_seconds)
             assert "rendered" in body["detail"]
@@ -284,7 +357,7 @@ async def test_the_pdf_renders_after_the_commit_with_no_connection_and_a_few_at_
             assert done.headers["content-length"] == str(len(done.content))
             assert done.content.startswith(b"%PDF")
             # The slot is free again.
-            again = await http.get(url, headers=pdf_headers)
+            again = await http.get(pdf_url, headers=pdf_headers)
             assert again.status_code == 200
     finally:
         release.set()

@@ -1,8 +1,11 @@
-"""The SEN register: JSON pages and CSV, who may read it, and its audit entries."""
+"""The SEN register: JSON pages and CSV (its own operation, or by Accept), who may read it, and
+its audit entries."""
 
 import csv
 import io
 from datetime import timedelta
+
+import pytest
 
 from app.core.clock import today_london
 from tests.core.test_errors import assert_problem
@@ -16,8 +19,8 @@ CSV_HEADER = (
 )
 
 
-def register_url(school):
-    return f"/v1/schools/{school['id']}/sen-register"
+def register_url(school, suffix=""):
+    return f"/v1/schools/{school['id']}/sen-register{suffix}"
 
 
 async def set_left_on(db, pupil, days):
@@ -196,11 +199,59 @@ async def test_register_as_csv_quotes_and_guards_against_formulas(api, db):
     assert {names[upn] for upn in formulas} == {last for _, last in formulas.values()}
 
 
-async def test_who_may_read_the_register(api):
+async def test_the_csv_is_its_own_operation_with_the_negotiated_body_and_audit(api, db):
+    school = await api.create_school()
+    first = await pupil_in_do(api, school, first_name="Ada", last_name="Baker")
+    second = await pupil_in_do(api, school, first_name="=1+1", last_name="Carter")
+    await api.create_pupil(school, last_name="Unsupported")
+    await pupil_in_do(api, await api.create_school(), last_name="Elsewhere")
+    mis = api.staff("mis_integration", school)
+    exported = (
+        "select count(*) from audit_entries where resource = 'sen_register' and action = 'export'"
+    )
+    before = await db.fetchval(exported)
+
+    # No Accept needed, and whatever Accept says (a generated client sends its own); the
+    # page size does not apply to the file.
+    for accept in (None, "application/json", "*/*"):
+        headers = mis if accept is None else {**mis, "Accept": accept}
+        response = await api.http.get(
+            register_url(school, ".csv"), params={"limit": 1}, headers=headers
+        )
+        assert response.status_code == 200, response.text
+        assert response.headers["content-type"] == "text/csv; charset=utf-8"
+        assert response.headers["content-disposition"] == (
+            f'attachment; filename="sen-register-{school["id"]}.csv"'
+        )
+        lines = response.text.split("\r\n")
+        assert lines[0] == CSV_HEADER
+        assert lines[0].split(",")[0] == "upn"
+        rows = list(csv.DictReader(io.StringIO(response.text)))
+        assert [row["upn"] for row in rows] == [first["upn"], second["upn"]]
+        assert rows[1]["first_name"] == "'=1+1"
+    # The same file as the negotiated path gives, and the same audit: one export per pupil.
+    negotiated = await api.http.get(register_url(school), headers={**mis, "Accept": "text/csv"})
+    assert negotiated.headers["content-type"] == response.headers["content-type"]
+    assert negotiated.headers["content-disposition"] == response.headers["content-disposition"]
+    assert negotiated.content == response.content
+    assert await db.fetchval(exported) == before + 4 * 2
+    # `.csv` is not read as part of the school's id, nor another suffix as this route.
+    for path in (
+        f"/v1/schools/{school['id']}.csv/sen-register",
+        register_url(school, ".json"),
+        register_url(school, ".csv/x"),
+    ):
+        refused = await api.http.get(path, headers=mis)
+        assert refused.status_code in (404, 422), path
+        assert refused.headers["content-type"].startswith("application/problem+json"), path
+
+
+@pytest.mark.parametrize("suffix", ["", ".csv"], ids=["json", "csv_operation"])
+async def test_who_may_read_the_register(api, suffix):
     school = await api.create_school(la_code="330")
     other_school = await api.create_school(la_code="331")
     pupil = await api.create_pupil(school)
-    url = register_url(school)
+    url = register_url(school, suffix)
     for headers in (
         api.senco(school),
         api.staff("teacher", school),
@@ -217,7 +268,7 @@ async def test_who_may_read_the_register(api):
     ):
         assert_problem(await api.http.get(url, headers=headers), 404, "not_found")
     assert_problem(await api.http.get(url), 401, "unauthorized")
-    missing = "/v1/schools/00000000-0000-0000-0000-000000000000/sen-register"
+    missing = f"/v1/schools/00000000-0000-0000-0000-000000000000/sen-register{suffix}"
     assert_problem(await api.http.get(missing, headers=api.admin()), 404, "not_found")
 
 
@@ -226,14 +277,14 @@ async def test_register_statements_do_not_grow_with_pupils(api, app):
     await pupil_in_do(api, school)
     senco = api.senco(school)
     counts = []
-    for accept in ("application/json", "text/csv"):
+    for suffix, accept in (("", "application/json"), ("", "text/csv"), (".csv", "*/*")):
         for _ in range(2):
             with counted_statements(app) as statements:
                 response = await api.http.get(
-                    register_url(school), headers={**senco, "Accept": accept}
+                    register_url(school, suffix), headers={**senco, "Accept": accept}
                 )
             assert response.status_code == 200
             counts.append(len(statements))
             await pupil_in_do(api, school)
     # The school in scope, the register, and one INSERT of the audit entries.
-    assert counts == [3] * 4
+    assert counts == [3] * 6
