@@ -254,3 +254,17 @@ async def _flow(g: Generated, m: Any) -> None:
     assert pdf.headers["content-type"] == "application/pdf"
     assert isinstance(pdf.parsed, types.File)
     assert pdf.parsed.payload.read().startswith(b"%PDF")
+
+    # A funding claim drafted for the pupil and read back.
+    claim = await op("funding.create_funding_claim").asyncio_detailed(
+        pupil_id=pupil_id, client=senco, body=m.ClaimCreate(period="2026-27")
+    )
+    assert claim.status_code == 201
+    assert isinstance(claim.parsed, m.ClaimOut)
+    assert claim.parsed.status == m.ClaimStatus.DRAFT
+    read = await op("funding.get_funding_claim").asyncio_detailed(
+        claim_id=claim.parsed.id, client=senco
+    )
+    assert read.status_code == 200
+    assert isinstance(read.parsed, m.ClaimOut)
+    assert (read.parsed.id, read.parsed.pupil_id) == (claim.parsed.id, pupil_id)
