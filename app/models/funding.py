@@ -17,8 +17,10 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, Timestamps, UuidPrimaryKey, Versioned, one_of
+from app.models.enums import ClaimStatus
 
-CLAIM_STATUSES = ("draft", "submitted", "approved", "partially_approved", "rejected", "withdrawn")
+# The CHECK constraint takes its values from the enum the API publishes: one list, not two.
+CLAIM_STATUSES = tuple(status.value for status in ClaimStatus)
 PERIOD_CHECK = "period ~ '^[0-9]{4}-[0-9]{2}$'"
 
 
