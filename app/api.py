@@ -13,6 +13,7 @@ from app.events.router import router as events_router
 from app.evidence.router import router as evidence_router
 from app.funding.router import router as funding_router
 from app.local_offer.router import router as local_offer_router
+from app.pupils.router import reads as pupil_reads_router
 from app.pupils.router import router as pupils_router
 from app.reports.router import router as reports_router
 from app.reviews.router import router as reviews_router
@@ -23,6 +24,7 @@ from app.support_plans.rules_router import router as rules_router
 
 ROUTERS: tuple[APIRouter, ...] = (
     schools_router,
+    pupil_reads_router,
     pupils_router,
     concerns_router,
     events_router,

@@ -4,7 +4,7 @@ import asyncio
 import copy
 import gc
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -23,7 +23,6 @@ from app.core.logging import configure_logging
 from app.core.middleware import EdgeMiddleware
 from app.devserver import prepare_embedded_database
 from app.health import router as health_router
-from app.pupils.hot import HotPupilRead
 
 logger = logging.getLogger("app")
 
@@ -102,6 +101,14 @@ SERVERS: list[dict[str, str]] = [
     {"url": "http://127.0.0.1:8000", "description": "A development server (`sen-api serve`)"},
 ]
 CONTACT: dict[str, str] = {"name": "SEN Support API maintainers"}
+
+
+def api_routes() -> Iterator[APIRoute]:
+    """The app's operations, as their routers declare them (included with no prefix)."""
+    for router in (health_router, *ROUTERS):
+        for route in router.routes:
+            if isinstance(route, APIRoute):
+                yield route
 
 
 def operation_id(route: APIRoute) -> str:
@@ -188,7 +195,7 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
                 operation.setdefault("security", [{"bearerAuth": []}])
         for operation in operations.values():
             _declare_retry_after(operation)
-    for route in app.routes:
+    for route in api_routes():
         if (
             isinstance(route, UnitOfWorkRoute)
             and "POST" in (route.methods or ())
@@ -223,16 +230,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.render_slots = asyncio.Semaphore(settings.pdf_renders)
     app.state.token_attempt_limits = TokenAttemptLimits.of(settings)
     install_error_handlers(app, settings.retry_after_seconds)
-    # The routes themselves, not included routers: FastAPI walks included routers (and their
-    # version counters) on every match, which cost more than the rest of a hot read's routing.
     for router in (health_router, *ROUTERS):
-        for route in router.routes:
-            if isinstance(route, APIRoute):
-                # What include_router would have applied: the app's operationIds.
-                route.operation_id = operation_id(route)
-            app.router.routes.append(route)
-    # Outermost last: the hot read is answered inside the edge (request id, log, metrics).
-    app.add_middleware(HotPupilRead)
+        app.include_router(router)
     app.add_middleware(
         EdgeMiddleware,
         max_body_bytes=settings.max_body_bytes,

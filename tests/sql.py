@@ -9,16 +9,19 @@ from sqlalchemy import event
 
 @contextmanager
 def counted_statements(app: Any) -> Iterator[list[str]]:
-    """The SQL statements the app sends through its SQLAlchemy engine while the block runs
-    (statements on the direct pool, `app.core.db.DirectStatement`, are not among them)."""
+    """The SQL statements the app sends while the block runs: through its sessions and as
+    single statements (`Database.statement_rows`)."""
     statements: list[str] = []
 
     def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
         statements.append(statement)
 
-    engine = app.state.database.engine.sync_engine
+    database = app.state.database
+    engine = database.engine.sync_engine
     event.listen(engine, "before_cursor_execute", count)
+    database.statement_listeners.append(statements.append)
     try:
         yield statements
     finally:
         event.remove(engine, "before_cursor_execute", count)
+        database.statement_listeners.remove(statements.append)

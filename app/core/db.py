@@ -7,18 +7,19 @@ stored idempotent answer and the change-feed events go into that same transactio
 """
 
 import asyncio
+import inspect
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping
-from contextlib import asynccontextmanager
+import weakref
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from typing import Annotated, Any
 
 import asyncpg
 import orjson
 from fastapi import Depends, Request
 from fastapi.dependencies.models import Dependant
-from fastapi.routing import APIRoute
-from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
-from sqlalchemy.engine import make_url
+from fastapi.routing import APIRoute, _effective_route_context_var
+from sqlalchemy.engine import Dialect, make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -27,6 +28,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.util import greenlet_spawn
 from starlette.responses import Response
 
 from app.core import idempotency
@@ -52,21 +54,17 @@ def _json_text(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
-_ASYNCPG_DIALECT = asyncpg_dialect()  # type: ignore[no-untyped-call]
+class _Compiled:
+    """A statement as the driver takes it: SQL with positional parameters, the names in their
+    order, and the values fixed in the statement itself (literals)."""
 
+    __slots__ = ("fixed", "names", "sql")
 
-class DirectStatement:
-    """One statement that is a whole unit of work (the hot pupil read with its audit entry in a
-    data-modifying CTE), compiled once from SQLAlchemy to asyncpg's SQL and run on the direct
-    pool outside any transaction. PostgreSQL makes a single statement atomic, and durable once
-    it returns, on its own: no BEGIN and COMMIT round trips, no session, no ORM objects."""
-
-    def __init__(self, statement: ClauseElement):
-        compiled = statement.compile(dialect=_ASYNCPG_DIALECT)
+    def __init__(self, statement: ClauseElement, dialect: Dialect):
+        compiled = statement.compile(dialect=dialect)
         assert isinstance(compiled, SQLCompiler)
         self.sql = str(compiled)
         self.names: tuple[str, ...] = tuple(compiled.positiontup or ())
-        # Values fixed in the statement itself (literals); the rest come with each execution.
         self.fixed = {
             name: bind.effective_value
             for name, bind in compiled.binds.items()
@@ -76,17 +74,6 @@ class DirectStatement:
     def arguments(self, params: Mapping[str, Any]) -> list[Any]:
         fixed = self.fixed
         return [fixed[name] if name in fixed else params[name] for name in self.names]
-
-
-async def _no_reset(_connection: asyncpg.Connection) -> None:
-    """Direct statements change no session state, so a released connection needs no
-    `RESET ALL`/`UNLISTEN *` round trip before its next use."""
-
-
-async def _init_direct(connection: asyncpg.Connection) -> None:
-    await connection.set_type_codec(
-        "jsonb", schema="pg_catalog", encoder=_json_text, decoder=orjson.loads, format="text"
-    )
 
 
 def _server_settings(settings: Settings) -> dict[str, str]:
@@ -137,63 +124,66 @@ class Database:
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
         self.dsn = make_url(url).set(drivername="postgresql").render_as_string(False)
         self.settings = settings
-        self._direct_pool: asyncpg.Pool | None = None
-        self._direct_pool_lock = asyncio.Lock()
+        self._compiled: weakref.WeakKeyDictionary[ClauseElement, _Compiled] = (
+            weakref.WeakKeyDictionary()
+        )
+        # Called with each single statement's SQL as it is sent, as SQLAlchemy's
+        # `before_cursor_execute` is for the rest (tests/sql.py counts both).
+        self.statement_listeners: list[Callable[[str], None]] = []
 
-    async def direct_pool(self) -> asyncpg.Pool:
-        """asyncpg's own pool for `DirectStatement`s, opened on first use. Its connections have
-        the engine's timeouts and server settings; waiting for one is bounded the same way."""
-        if self._direct_pool is None:
-            async with self._direct_pool_lock:
-                if self._direct_pool is None:
-                    settings = self.settings
-                    self._direct_pool = await asyncpg.create_pool(
-                        self.dsn,
-                        min_size=0,
-                        max_size=settings.db_direct_pool_size,
-                        init=_init_direct,
-                        reset=_no_reset,
-                        timeout=settings.db_pool_timeout_seconds,
-                        command_timeout=settings.db_statement_timeout_ms / 1000 or None,
-                        server_settings=_server_settings(settings),
-                    )
-        return self._direct_pool
-
-    @asynccontextmanager
-    async def direct_connection(self) -> AsyncIterator[asyncpg.Connection]:
-        """A connection of the direct pool, waited for at most the pool timeout (then 503)."""
-        pool = await self.direct_pool()
-        if pool.get_idle_size():
-            # One is free: no wait to bound, so no timer to arm and cancel.
-            connection = await pool.acquire()
-        else:
-            # asyncio.timeout rather than acquire(timeout=...), which spawns a task per call.
-            async with asyncio.timeout(self.settings.db_pool_timeout_seconds):
-                connection = await pool.acquire()
-        try:
-            yield connection
-        finally:
-            await pool.release(connection)
-
-    async def fetch_all(
-        self, statement: DirectStatement, params: Mapping[str, Any]
+    async def statement_rows(
+        self, statement: ClauseElement, params: Mapping[str, Any]
     ) -> list[Mapping[str, Any]]:
-        """The statement's rows (asyncpg Records: read-only mappings)."""
-        async with self.direct_connection() as connection:
+        """Run one statement that is a whole unit of work by itself (a read with its audit entry
+        in a data-modifying CTE) and return its rows (read-only mappings).
+
+        It runs on a connection of the engine's own pool, outside any transaction: PostgreSQL
+        makes one statement atomic, and durable once it returns, so BEGIN and COMMIT would be two
+        round trips for nothing. It goes to asyncpg directly, compiled once per statement object:
+        SQLAlchemy's execution and result layers cost about 340 µs of CPU per call here against
+        170 µs for the whole checkout, fetch and return (bench/README.md, "Findings"). Errors are
+        SQLAlchemy's `DBAPIError`s, as from a session, so one classifier serves both."""
+        compiled = self._compiled.get(statement)
+        if compiled is None:
+            compiled = self._compiled[statement] = _Compiled(statement, self.engine.dialect)
+        for listener in self.statement_listeners:
+            listener(compiled.sql)
+        # Waits at most the pool timeout, then PoolTimeoutError (503), as session work does.
+        pooled = await self.engine.raw_connection()
+        connection: asyncpg.Connection = pooled.driver_connection
+        try:
             rows: list[Mapping[str, Any]] = await connection.fetch(
-                statement.sql, *statement.arguments(params)
+                compiled.sql, *compiled.arguments(params)
             )
+        except Exception as error:
+            # A refusal by the server leaves the connection usable. Anything else (the server
+            # gone, the client's protocol state in doubt) and it is dropped, not pooled again:
+            # a backend ended while idle shows as "another operation is in progress" on the
+            # next use, before the connection knows it is closed.
+            if isinstance(error, asyncpg.PostgresError) and not connection.is_closed():
+                await greenlet_spawn(pooled.close)
+            else:
+                await greenlet_spawn(pooled.invalidate, error)
+            lost = connection.is_closed() or isinstance(error, asyncpg.InternalClientError)
+            raise DBAPIError.instance(
+                compiled.sql,
+                None,
+                error,
+                Exception,
+                connection_invalidated=lost,
+                dialect=self.engine.dialect,
+            ) from error
+        # Back to the pool (no transaction was begun, so its reset sends nothing); in a greenlet,
+        # as the pool may close it (an overflow connection) and closing awaits.
+        await greenlet_spawn(pooled.close)
         return rows
 
-    async def fetch_one(
-        self, statement: DirectStatement, params: Mapping[str, Any]
+    async def statement_row(
+        self, statement: ClauseElement, params: Mapping[str, Any]
     ) -> Mapping[str, Any] | None:
-        """The statement's first row (an asyncpg Record: a read-only mapping), or None."""
-        async with self.direct_connection() as connection:
-            row: Mapping[str, Any] | None = await connection.fetchrow(
-                statement.sql, *statement.arguments(params)
-            )
-        return row
+        """The first row of `statement_rows`, or None."""
+        rows = await self.statement_rows(statement, params)
+        return rows[0] if rows else None
 
     async def ping(self, wait_seconds: float) -> None:
         """One query on a connection of its own, not from the pool: readiness says whether the
@@ -206,9 +196,6 @@ class Database:
             await connection.close(timeout=wait_seconds)
 
     async def dispose(self) -> None:
-        if self._direct_pool is not None:
-            await self._direct_pool.close()
-            self._direct_pool = None
         await self.engine.dispose()
 
 
@@ -241,52 +228,172 @@ async def _run_idempotently(
     return response
 
 
-def _asks_for_session(dependant: Dependant) -> bool:
-    return any(
-        sub.call is request_session or _asks_for_session(sub) for sub in dependant.dependencies
-    )
+async def _answer(route: APIRoute, run: Callable[[], Awaitable[Response]]) -> Response:
+    try:
+        return await run()
+    except Exception as error:
+        # Whatever the handler was doing, a lost database (or no free connection) is a 503 to
+        # retry, not a 500; nothing was committed, or the commit's fate is unknown and the
+        # Idempotency-Key retry settles it.
+        if not is_database_unavailable(error):
+            raise
+        logger.warning(
+            "database unavailable: %s",
+            type(error).__name__,
+            extra={"route": route.path, "sqlstate": sqlstate_of(error)},
+        )
+        raise DatabaseUnavailable("The database cannot be reached; retry shortly") from None
 
 
 class UnitOfWorkRoute(APIRoute):
-    """Every request in one transaction, except reads that never ask for a `Session` (they run
-    `DirectStatement`s, each atomic on its own): those get no session and no BEGIN/COMMIT."""
+    """Every request in one session and one transaction, committed before the answer leaves.
+
+    The route class is the declaration: a router's routes are units of work unless a route says
+    otherwise (`SingleStatementRoute`, `BulkWriteRoute`)."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
-        sessionless = (self.methods or set()) <= {"GET", "HEAD"} and not _asks_for_session(
-            self.dependant
-        )
 
-        async def run_in_transaction(request: Request) -> Response:
+        async def in_transaction(request: Request) -> Response:
             database: Database = request.app.state.database
-            key = None if sessionless else idempotency.requested_key(request)
-            try:
-                if sessionless:
-                    return await handler(request)
-                async with database.sessionmaker() as session:
-                    request.state.session = session
-                    async with session.begin():
-                        if key is None:
-                            response = await handler(request)
-                        else:
-                            response = await _run_idempotently(session, request, handler, key)
-                        await write_pending(session)
-                    # Committed: only now may the answer leave.
-            except Exception as error:
-                # Whatever the handler was doing, a lost database (or no free connection) is a
-                # 503 to retry, not a 500; nothing was committed, or the commit's fate is
-                # unknown and the Idempotency-Key retry settles it.
-                if not is_database_unavailable(error):
-                    raise
-                logger.warning(
-                    "database unavailable: %s",
-                    type(error).__name__,
-                    extra={"route": self.path, "sqlstate": sqlstate_of(error)},
-                )
-                raise DatabaseUnavailable("The database cannot be reached; retry shortly") from None
+            key = idempotency.requested_key(request)
+            async with database.sessionmaker() as session:
+                request.state.session = session
+                async with session.begin():
+                    if key is None:
+                        response = await handler(request)
+                    else:
+                        response = await _run_idempotently(session, request, handler, key)
+                    await write_pending(session)
+                # Committed: only now may the answer leave.
             return response
 
+        async def run_in_transaction(request: Request) -> Response:
+            return await _answer(self, lambda: in_transaction(request))
+
         return run_in_transaction
+
+
+_NOT_TAKEN = ("query_params", "header_params", "cookie_params", "body_params")
+_NOT_GIVEN = (
+    "websocket_param_name",
+    "http_connection_param_name",
+    "response_param_name",
+    "background_tasks_param_name",
+    "security_scopes_param_name",
+)
+
+LeanHandler = Callable[[Request], Awaitable[Response | None]]
+
+
+def _takes_only_the_request(dependant: Dependant) -> bool:
+    return not (
+        dependant.dependencies
+        or dependant.path_params
+        or any(getattr(dependant, name) for name in _NOT_TAKEN + _NOT_GIVEN)
+    )
+
+
+def lean_handler(dependant: Dependant) -> LeanHandler | None:
+    """A handler for an endpoint that needs no dependency solving, or None.
+
+    It serves an endpoint that takes only path parameters, the `Request`, and dependencies that
+    are coroutines of the request alone (the caller, the database), and that answers a
+    `Response` itself: it validates the path parameters with the route's own fields and calls
+    the dependencies and the endpoint directly. FastAPI's solving of the same (its generic walk
+    over every kind of parameter) was a fifth of the hot read's CPU. A path parameter that does
+    not validate gives None, and the route's standard handler answers it (the same 422)."""
+    endpoint = dependant.call
+    if endpoint is None or not inspect.iscoroutinefunction(endpoint):
+        return None
+    returns = inspect.signature(endpoint).return_annotation
+    if not (inspect.isclass(returns) and issubclass(returns, Response)):
+        return None
+    if any(getattr(dependant, name) for name in _NOT_TAKEN + _NOT_GIVEN):
+        return None
+    # (the parameter's name, or None for a router's `dependencies=`; the coroutine function)
+    dependencies: list[tuple[str | None, Callable[[Request], Awaitable[Any]]]] = []
+    for sub in dependant.dependencies:
+        if not (
+            sub.call is not None
+            and inspect.iscoroutinefunction(sub.call)
+            and sub.request_param_name
+            and _takes_only_the_request(sub)
+        ):
+            return None
+        dependencies.append((sub.name, sub.call))
+    path_fields = [(field.name, field.alias, field) for field in dependant.path_params]
+    request_name = dependant.request_param_name
+
+    async def lean(request: Request) -> Response | None:
+        values: dict[str, Any] = {}
+        path_params = request.path_params
+        for name, alias, field in path_fields:
+            value, errors = field.validate(path_params[alias], loc=("path", alias))
+            if errors:
+                return None
+            values[name] = value
+        if request_name:
+            values[request_name] = request
+        solved: dict[Any, Any] = {}  # each dependency once per request, as FastAPI caches them
+        for dependency_name, call in dependencies:
+            if call not in solved:
+                solved[call] = await call(request)
+            if dependency_name is not None:
+                values[dependency_name] = solved[call]
+        response: Response = await endpoint(**values)
+        return response
+
+    return lean
+
+
+class SingleStatementRoute(APIRoute):
+    """A read whose statements are each a whole unit of work (`Database.statement_rows`: a read
+    and its audit entry in one statement), so it gets no session and no BEGIN/COMMIT.
+
+    Where the endpoint allows it (`lean_handler`), the request skips FastAPI's dependency
+    solving; the route is otherwise an ordinary FastAPI route: in the OpenAPI document, behind
+    the same middleware and exception handlers, and with its standard handler for what the lean
+    one does not serve (a malformed path parameter) and whenever dependencies are overridden
+    or added by `include_router`."""
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any):
+        super().__init__(path, endpoint, **kwargs)
+        if not (self.methods or set()) <= {"GET", "HEAD"}:
+            raise TypeError(f"{path}: a single-statement route only reads")
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+        dependant = _effective_dependant(self)
+        if _asks_for(dependant, request_session):
+            raise TypeError(f"{self.path}: a single-statement route has no session")
+        lean = lean_handler(dependant)
+
+        async def answer(request: Request) -> Response:
+            if lean is not None and not request.app.dependency_overrides:
+                response = await lean(request)
+                if response is not None:
+                    return response
+            return await handler(request)
+
+        async def single_statements(request: Request) -> Response:
+            return await _answer(self, lambda: answer(request))
+
+        return single_statements
+
+
+def _effective_dependant(route: APIRoute) -> Dependant:
+    """The route's dependant as included (with `include_router`'s dependencies), which FastAPI
+    passes to `get_route_handler` through its context variable."""
+    context = _effective_route_context_var.get()
+    if context is not None and context.original_route is route and context.dependant:
+        dependant: Dependant = context.dependant
+        return dependant
+    return route.dependant
+
+
+def _asks_for(dependant: Dependant, call: Callable[..., Any]) -> bool:
+    return any(sub.call is call or _asks_for(sub, call) for sub in dependant.dependencies)
 
 
 class BulkWriteRoute(UnitOfWorkRoute):

@@ -8,7 +8,6 @@ from collections.abc import Sequence
 from enum import StrEnum
 from typing import Any, ClassVar
 
-import asyncpg
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -320,12 +319,10 @@ _UNAVAILABLE_SQLSTATES = frozenset({"57P01", "57P02", "57P03", "53300"})
 
 
 def sqlstate_of(error: BaseException) -> str | None:
-    """The SQLSTATE of a database error, raised through SQLAlchemy or by asyncpg directly."""
+    """The SQLSTATE of a database error (SQLAlchemy's, holding the driver's)."""
     if isinstance(error, DBAPIError):
         sqlstate = getattr(error.orig, "sqlstate", None)
         return str(sqlstate) if sqlstate else None
-    if isinstance(error, asyncpg.PostgresError):
-        return str(error.sqlstate) if error.sqlstate else None
     return None
 
 
@@ -334,14 +331,6 @@ def is_database_unavailable(error: BaseException) -> bool:
     as opposed to a fault in the request or the code."""
     if isinstance(error, PoolTimeoutError | OSError | TimeoutError):
         return True  # OSError covers ConnectionRefusedError and friends on connect
-    if isinstance(error, asyncpg.InterfaceError | asyncpg.PostgresError):
-        # Statements run on the direct pool (app/core/db.py): asyncpg's own errors.
-        if isinstance(error, asyncpg.ConnectionDoesNotExistError):
-            return True
-        sqlstate = sqlstate_of(error) or ""
-        return sqlstate in _UNAVAILABLE_SQLSTATES or sqlstate.startswith(
-            _UNAVAILABLE_SQLSTATE_CLASSES
-        )
     if isinstance(error, DBAPIError):
         if error.connection_invalidated or isinstance(error, OperationalError | InterfaceError):
             return True

@@ -1,6 +1,6 @@
 """The change feed's query: a page of events after a seq, in the caller's scope.
 
-The hot path of catch-up (pages of 1,000): one statement on the direct pool, no transaction
+The hot path of catch-up (pages of 1,000): one statement (`Database.statement_rows`), no transaction
 (a read of committed rows), and the stored event data passed through as the JSON text
 PostgreSQL holds rather than decoded and encoded again. The body is exactly `EventPage`'s
 (tests/events/test_feed_body.py compares them).
@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import (
     ARRAY,
     ColumnElement,
+    Select,
     String,
     Uuid,
     and_,
@@ -25,7 +26,7 @@ from sqlalchemy import (
     true,
 )
 
-from app.core.db import Database, DirectStatement
+from app.core.db import Database
 from app.core.scope import la_scope, scope_params
 from app.core.security import Principal, Role
 from app.models import Pupil
@@ -62,10 +63,10 @@ def _bound_event_scope(role: Role) -> ColumnElement[bool]:
 
 
 @functools.cache
-def _feed_statement(role: Role) -> DirectStatement:
+def _feed_statement(role: Role) -> Select[Any]:
     # As the JSON wants them: seq and ids as text (no Python call per value to write them),
     # data as the stored JSON text.
-    columns = [
+    columns: list[Any] = [
         cast(Event.seq, String).label("seq"),
         Event.type,
         Event.resource,
@@ -76,7 +77,7 @@ def _feed_statement(role: Role) -> DirectStatement:
         Event.occurred_at,
         cast(Event.data, String).label("data"),
     ]
-    return DirectStatement(
+    return (
         select(*columns)
         .where(Event.seq > bindparam("after"), _bound_event_scope(role))
         .order_by(Event.seq)
@@ -89,4 +90,4 @@ async def read_feed_rows(
 ) -> list[Mapping[str, Any]]:
     """The events after `after` in the caller's scope, in seq order, at most `limit`."""
     params = {"after": after, "limit": limit, **scope_params(principal)}
-    return await database.fetch_all(_feed_statement(principal.role), params)
+    return await database.statement_rows(_feed_statement(principal.role), params)

@@ -2,14 +2,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from app.core.db import CurrentDatabase, UnitOfWorkRoute
+from app.core.db import CurrentDatabase, SingleStatementRoute
 from app.core.errors import FieldError, ValidationFailed, error_responses
 from app.core.http import API_PREFIX
 from app.core.security import CurrentPrincipal
 from app.events.schemas import EventPage
 from app.events.service import feed_page
 
-router = APIRouter(prefix=API_PREFIX, tags=["events"], route_class=UnitOfWorkRoute)
+# The feed is one statement per page: no session, no transaction.
+router = APIRouter(prefix=API_PREFIX, tags=["events"], route_class=SingleStatementRoute)
 
 # The largest seq the counter can hand out and the feed compares with (a bigint, with room).
 MAX_SEQ = 2**62

@@ -18,6 +18,7 @@ from sqlalchemy import (
     ColumnElement,
     Integer,
     Row,
+    Select,
     String,
     Uuid,
     any_,
@@ -35,7 +36,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.audit import audit_params, audited_read
-from app.core.db import Database, DirectStatement
+from app.core.db import Database
 from app.core.errors import Conflict
 from app.core.scope import bound_pupil_scope, bound_school_scope, scope_params
 from app.core.security import Principal, Role
@@ -99,7 +100,7 @@ def _pupil_out_columns(rows: CTE) -> list[ColumnElement[Any]]:
 
 
 @functools.cache
-def _audited_pupil_read(role: Role) -> DirectStatement:
+def _audited_pupil_read(role: Role) -> Select[Any]:
     """The hot read, built once per role: the scoped select and its audit entry in one
     statement, so one round trip and no transaction; the caller's values are bound at
     execution."""
@@ -110,7 +111,7 @@ def _audited_pupil_read(role: Role) -> DirectStatement:
     )
     audited = audited_read("pupil", scoped, resource_id="id", school_id="school_id")
     columns = _pupil_out_columns(scoped)
-    return DirectStatement(select(*columns).add_cte(audited))
+    return select(*columns).add_cte(audited)
 
 
 async def read_pupil_row(
@@ -119,11 +120,11 @@ async def read_pupil_row(
     """One pupil in the caller's scope, as the columns `PupilOut` shows; the read is audited in
     the same statement (no row: nothing was read, nothing audited)."""
     params = {"pupil_id": pupil_id, **scope_params(principal), **audit_params(principal)}
-    return await database.fetch_one(_audited_pupil_read(principal.role), params)
+    return await database.statement_row(_audited_pupil_read(principal.role), params)
 
 
 @functools.cache
-def _audited_pupil_page(role: Role, filters: frozenset[str]) -> DirectStatement:
+def _audited_pupil_page(role: Role, filters: frozenset[str]) -> Select[Any]:
     """A page of a school's pupils and the audit entries of the pupils shown, in one
     statement, built once per role and set of filters used; values are bound at execution.
 
@@ -187,7 +188,7 @@ def _audited_pupil_page(role: Role, filters: frozenset[str]) -> DirectStatement:
         .order_by(page.c.last_name, page.c.first_name, page.c.id)
         .add_cte(audited)
     )
-    return DirectStatement(statement)
+    return statement
 
 
 async def read_pupil_page(
@@ -196,7 +197,7 @@ async def read_pupil_page(
     """The rows of `_audited_pupil_page` for the filters used, bound to `params` and the
     caller's scope and audit values."""
     statement = _audited_pupil_page(principal.role, filters)
-    return await database.fetch_all(
+    return await database.statement_rows(
         statement, {**params, **scope_params(principal), **audit_params(principal)}
     )
 

@@ -6,6 +6,7 @@ import io
 import pytest
 from pypdf import PdfReader
 
+from app.main import api_routes
 from tests.core.test_errors import assert_problem
 from tests.cycles.helpers import Cycles
 from tests.local_offer.helpers import publish, refer
@@ -194,7 +195,9 @@ async def test_evidence_pdf_is_not_read_as_part_of_the_request_id(api, app):
     request = await submitted_request(api, school, pupil, completed_cycles=1)
     senco = api.senco(school)
     routed = {
-        route.path: route.name for route in app.routes if "/ehc-requests/{request_id}" in route.path
+        route.path: route.name
+        for route in api_routes()
+        if "/ehc-requests/{request_id}" in route.path
     }
     assert routed["/v1/ehc-requests/{request_id}/evidence.pdf"] == "get_ehc_evidence_pdf"
     assert routed["/v1/ehc-requests/{request_id}/evidence"] == "get_ehc_evidence"
