@@ -575,9 +575,9 @@ def report(
         no_audit_note = f" ({read.rps / no_audit.rps:.2f}x of no audit)" if no_audit else ""
         checks.append(
             (
-                f"GET /v1/pupils/{{id}} >= 0.5x baseline, p99 < 25 ms at "
+                f"GET /v1/pupils/{{id}} >= 0.6x baseline, p99 < 25 ms at "
                 f"{read.connections or default_connections} conns",
-                ratio >= 0.5 and read.latency_ms("p99") < 25 and read.failures == 0,
+                ratio >= 0.6 and read.latency_ms("p99") < 25 and read.failures == 0,
                 f"{ratio:.2f}x{no_audit_note}, p99 {read.latency_ms('p99'):.1f} ms",
             )
         )

@@ -54,6 +54,15 @@ def _json_text(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
+# The connection, or the server behind it, is gone (or its protocol state is in doubt).
+_LOST = (
+    asyncpg.InternalClientError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError,
+)
+
+
 class _Compiled:
     """A statement as the driver takes it: SQL with positional parameters, the names in their
     order, and the values fixed in the statement itself (literals)."""
@@ -160,11 +169,17 @@ class Database:
             # gone, the client's protocol state in doubt) and it is dropped, not pooled again:
             # a backend ended while idle shows as "another operation is in progress" on the
             # next use, before the connection knows it is closed.
-            if isinstance(error, asyncpg.PostgresError) and not connection.is_closed():
+            lost = connection.is_closed() or isinstance(error, _LOST)
+            if lost:
+                # As SQLAlchemy does for a session's disconnect: every connection opened before
+                # this one is replaced on its next checkout, so a database restart costs one
+                # 503, not one per pooled connection (tests/reliability/test_outage.py).
+                pool = self.engine.sync_engine.pool
+                await greenlet_spawn(pool._invalidate, pooled, error)
+            elif isinstance(error, asyncpg.PostgresError):
                 await greenlet_spawn(pooled.close)
             else:
                 await greenlet_spawn(pooled.invalidate, error)
-            lost = connection.is_closed() or isinstance(error, asyncpg.InternalClientError)
             raise DBAPIError.instance(
                 compiled.sql,
                 None,

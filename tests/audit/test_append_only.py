@@ -11,6 +11,7 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
+from sqlalchemy import func, select
 
 from app.core.config import Settings
 from app.core.idempotency import purge_expired
@@ -185,8 +186,8 @@ async def test_the_api_served_as_the_app_role_does_its_work_and_writes_its_audit
     database = app_as_app_role.state.database
     async with database.engine.connect() as connection:
         assert (await connection.exec_driver_sql("select current_user")).scalar() == APP_ROLE
-    async with database.direct_connection() as connection:
-        assert await connection.fetchval("select current_user") == APP_ROLE
+    rows = await database.statement_rows(select(func.current_user().label("user")), {})
+    assert rows[0]["user"] == APP_ROLE
 
     transport = httpx.ASGITransport(app=app_as_app_role)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
