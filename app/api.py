@@ -22,9 +22,10 @@ from app.specialists.router import router as specialists_router
 from app.support_plans.router import router as support_plans_router
 from app.support_plans.rules_router import router as rules_router
 
+# The hot read's router first: FastAPI tries the included routers in order on every request.
 ROUTERS: tuple[APIRouter, ...] = (
-    schools_router,
     pupil_reads_router,
+    schools_router,
     pupils_router,
     concerns_router,
     events_router,

@@ -11,8 +11,8 @@ audit entry, which no framework work can remove.
 
 What makes them the fastest honest bare apps on this runtime (STYLE.md, "Performance habits"):
 
-- asyncpg's own pool, sized like the service's pool (`SEN_DB_POOL_SIZE`, default 10), with the
-  reset query switched off: the statement
+- asyncpg's own pool, sized like the service's pool for this statement
+  (`SEN_DB_DIRECT_POOL_SIZE`, default 10), with the reset query switched off: the statement
   changes no session state, so a released connection needs no `RESET ALL`/`UNLISTEN *` round
   trip, and each request is exactly one Bind/Execute/Sync round trip;
 - one prepared statement (asyncpg's statement cache) selecting the columns `PupilOut` shows;
@@ -75,7 +75,7 @@ async def _init(connection: asyncpg.Connection) -> None:
 
 
 async def create_pool() -> asyncpg.Pool:
-    size = int(os.environ.get("SEN_DB_POOL_SIZE", "10"))
+    size = int(os.environ.get("SEN_DB_DIRECT_POOL_SIZE", "10"))
     pool = await asyncpg.create_pool(
         _dsn(), min_size=size, max_size=size, init=_init, reset=_no_reset
     )

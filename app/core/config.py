@@ -26,6 +26,9 @@ class Settings(BaseSettings):
 
     db_pool_size: int = Field(default=10, ge=1, validation_alias="SEN_DB_POOL_SIZE")
     db_max_overflow: int = Field(default=5, ge=0, validation_alias="SEN_DB_MAX_OVERFLOW")
+    # asyncpg's own pool for single-statement reads (app/core/db.py `DirectStatement`), opened
+    # on demand: a worker holds at most pool size + overflow + this many connections.
+    db_direct_pool_size: int = Field(default=10, ge=1, validation_alias="SEN_DB_DIRECT_POOL_SIZE")
     # How long a request waits for a pooled connection before answering 503.
     db_pool_timeout_seconds: float = Field(
         default=2.0, gt=0, validation_alias="SEN_DB_POOL_TIMEOUT"

@@ -20,6 +20,7 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, _effective_route_context_var
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -28,7 +29,6 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
-from sqlalchemy.util import greenlet_spawn
 from starlette.responses import Response
 
 from app.core import idempotency
@@ -85,6 +85,17 @@ class _Compiled:
         return [fixed[name] if name in fixed else params[name] for name in self.names]
 
 
+async def _no_reset(_connection: asyncpg.Connection) -> None:
+    """Single statements change no session state, so a released connection needs no
+    `RESET ALL`/`UNLISTEN *` round trip before its next use."""
+
+
+async def _init_connection(connection: asyncpg.Connection) -> None:
+    await connection.set_type_codec(
+        "jsonb", schema="pg_catalog", encoder=_json_text, decoder=orjson.loads, format="text"
+    )
+
+
 def _server_settings(settings: Settings) -> dict[str, str]:
     server_settings = {
         "application_name": "sen-support-api",
@@ -136,9 +147,30 @@ class Database:
         self._compiled: weakref.WeakKeyDictionary[ClauseElement, _Compiled] = (
             weakref.WeakKeyDictionary()
         )
+        self._pool: asyncpg.Pool | None = None
+        self._pool_lock = asyncio.Lock()
         # Called with each single statement's SQL as it is sent, as SQLAlchemy's
         # `before_cursor_execute` is for the rest (tests/sql.py counts both).
         self.statement_listeners: list[Callable[[str], None]] = []
+
+    async def _statement_pool(self) -> asyncpg.Pool:
+        """asyncpg's pool for single statements, opened on first use, with the engine's
+        timeouts and server settings (`SEN_DB_DIRECT_POOL_SIZE` connections at most)."""
+        if self._pool is None:
+            async with self._pool_lock:
+                if self._pool is None:
+                    settings = self.settings
+                    self._pool = await asyncpg.create_pool(
+                        self.dsn,
+                        min_size=0,
+                        max_size=settings.db_direct_pool_size,
+                        init=_init_connection,
+                        reset=_no_reset,
+                        timeout=settings.db_pool_timeout_seconds,
+                        command_timeout=settings.db_statement_timeout_ms / 1000 or None,
+                        server_settings=_server_settings(settings),
+                    )
+        return self._pool
 
     async def statement_rows(
         self, statement: ClauseElement, params: Mapping[str, Any]
@@ -146,51 +178,50 @@ class Database:
         """Run one statement that is a whole unit of work by itself (a read with its audit entry
         in a data-modifying CTE) and return its rows (read-only mappings).
 
-        It runs on a connection of the engine's own pool, outside any transaction: PostgreSQL
-        makes one statement atomic, and durable once it returns, so BEGIN and COMMIT would be two
-        round trips for nothing. It goes to asyncpg directly, compiled once per statement object:
-        SQLAlchemy's execution and result layers cost about 340 µs of CPU per call here against
-        170 µs for the whole checkout, fetch and return (bench/README.md, "Findings"). Errors are
+        It runs outside any transaction: PostgreSQL makes one statement atomic, and durable once
+        it returns, so BEGIN and COMMIT would be two round trips for nothing. It goes to asyncpg
+        directly, compiled once per statement object, on a pool of asyncpg's own: through the
+        engine (an AUTOCOMMIT connection, or the driver connection of a pooled one) the hot read
+        cost 386 µs of CPU per request at 32 concurrent callers against 269 µs this way
+        (bench/README.md, "Findings"). That pool is this method's private detail; its errors are
         SQLAlchemy's `DBAPIError`s, as from a session, so one classifier serves both."""
         compiled = self._compiled.get(statement)
         if compiled is None:
             compiled = self._compiled[statement] = _Compiled(statement, self.engine.dialect)
         for listener in self.statement_listeners:
             listener(compiled.sql)
-        # Waits at most the pool timeout, then PoolTimeoutError (503), as session work does.
-        pooled = await self.engine.raw_connection()
-        connection: asyncpg.Connection = pooled.driver_connection
+        try:
+            pool = await self._statement_pool()
+            if pool.get_idle_size():
+                # One is free: no wait to bound, so no timer to arm and cancel.
+                connection = await pool.acquire()
+            else:
+                # asyncio.timeout rather than acquire(timeout=...), which spawns a task per call.
+                async with asyncio.timeout(self.settings.db_pool_timeout_seconds):
+                    connection = await pool.acquire()
+        except TimeoutError:
+            raise PoolTimeoutError("No connection for a single statement in time") from None
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+            raise DBAPIError.instance(
+                None, None, error, Exception, connection_invalidated=True
+            ) from error
         try:
             rows: list[Mapping[str, Any]] = await connection.fetch(
                 compiled.sql, *compiled.arguments(params)
             )
         except Exception as error:
-            # A refusal by the server leaves the connection usable. Anything else (the server
-            # gone, the client's protocol state in doubt) and it is dropped, not pooled again:
-            # a backend ended while idle shows as "another operation is in progress" on the
-            # next use, before the connection knows it is closed.
+            # The connection, or the server, gone: as SQLAlchemy does for a session's
+            # disconnect, every pooled connection is replaced on its next use, so a database
+            # restart costs one 503, not one per pooled connection (tests/reliability/).
             lost = connection.is_closed() or isinstance(error, _LOST)
             if lost:
-                # As SQLAlchemy does for a session's disconnect: every connection opened before
-                # this one is replaced on its next checkout, so a database restart costs one
-                # 503, not one per pooled connection (tests/reliability/test_outage.py).
-                pool = self.engine.sync_engine.pool
-                await greenlet_spawn(pool._invalidate, pooled, error)
-            elif isinstance(error, asyncpg.PostgresError):
-                await greenlet_spawn(pooled.close)
-            else:
-                await greenlet_spawn(pooled.invalidate, error)
+                pool.expire_connections()
             raise DBAPIError.instance(
-                compiled.sql,
-                None,
-                error,
-                Exception,
-                connection_invalidated=lost,
-                dialect=self.engine.dialect,
+                compiled.sql, None, error, Exception, connection_invalidated=lost
             ) from error
-        # Back to the pool (no transaction was begun, so its reset sends nothing); in a greenlet,
-        # as the pool may close it (an overflow connection) and closing awaits.
-        await greenlet_spawn(pooled.close)
+        finally:
+            # A connection in doubt is closed by the pool on release rather than reused.
+            await pool.release(connection)
         return rows
 
     async def statement_row(
@@ -211,6 +242,9 @@ class Database:
             await connection.close(timeout=wait_seconds)
 
     async def dispose(self) -> None:
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
         await self.engine.dispose()
 
 

@@ -1,6 +1,6 @@
-"""Single-statement reads (`Database.statement_rows`) run on the engine's one pool: they wait for
-a connection as long as session work does, then 503, and a connection the server dropped is
-replaced, not handed out again."""
+"""Single-statement reads (`Database.statement_rows`, on asyncpg's pool: its private detail)
+wait for a connection as long as session work does, then 503; a connection the server dropped
+costs one 503 and is replaced, not handed out again."""
 
 import time
 import uuid
@@ -16,7 +16,7 @@ async def test_an_exhausted_pool_answers_503_after_the_pool_timeout(settings, ap
     school = await api.create_school()
     pupil = await api.create_pupil(school)
     tight = settings.model_copy(
-        update={"db_pool_size": 1, "db_max_overflow": 0, "db_pool_timeout_seconds": 0.3}
+        update={"db_direct_pool_size": 1, "db_pool_timeout_seconds": 0.3}
     )
     app = create_app(tight)
     token = mint_token(tight, sub="s", role=Role.SENCO, school_id=uuid.UUID(school["id"]))
@@ -26,7 +26,8 @@ async def test_an_exhausted_pool_answers_503_after_the_pool_timeout(settings, ap
             transport=httpx.ASGITransport(app=app), base_url="http://test"
         ) as http:
             assert (await http.get(f"/v1/pupils/{pupil['id']}", headers=headers)).status_code == 200
-            held = await app.state.database.engine.connect()
+            pool = await app.state.database._statement_pool()
+            held = await pool.acquire()
             try:
                 for url in (f"/v1/pupils/{pupil['id']}", f"/v1/schools/{school['id']}/pupils"):
                     started = time.perf_counter()
@@ -36,7 +37,7 @@ async def test_an_exhausted_pool_answers_503_after_the_pool_timeout(settings, ap
                     assert refused.headers["retry-after"]
                     assert 0.25 <= waited < 2.0
             finally:
-                await held.close()
+                await pool.release(held)
             listed = await http.get(f"/v1/schools/{school['id']}/pupils", headers=headers)
             assert listed.status_code == 200 and len(listed.json()["items"]) == 1
     finally:
@@ -46,7 +47,7 @@ async def test_an_exhausted_pool_answers_503_after_the_pool_timeout(settings, ap
 async def test_a_dropped_connection_is_a_503_once_and_then_replaced(settings, api, db):
     school = await api.create_school()
     pupil = await api.create_pupil(school)
-    single = settings.model_copy(update={"db_pool_size": 1, "db_max_overflow": 0})
+    single = settings.model_copy(update={"db_direct_pool_size": 1})
     app = create_app(single)
     token = mint_token(single, sub="s", role=Role.SENCO, school_id=uuid.UUID(school["id"]))
     headers = {"Authorization": f"Bearer {token}"}
@@ -58,9 +59,9 @@ async def test_a_dropped_connection_is_a_503_once_and_then_replaced(settings, ap
             assert (await http.get(url, headers=headers)).status_code == 200
             # The server ends the pooled connection's backend (a restart, a failover); this
             # app's pool holds one connection, the other apps' are left alone.
-            pooled = await app.state.database.engine.raw_connection()
-            pid = pooled.driver_connection.get_server_pid()
-            pooled.close()
+            pool = await app.state.database._statement_pool()
+            async with pool.acquire() as connection:
+                pid = connection.get_server_pid()
             assert await db.fetchval("select pg_terminate_backend($1)", pid)
             assert_problem(await http.get(url, headers=headers), 503, "database_unavailable")
             again = await http.get(url, headers=headers)
