@@ -15,9 +15,7 @@ from tests.core.test_errors import assert_problem
 async def test_an_exhausted_pool_answers_503_after_the_pool_timeout(settings, api):
     school = await api.create_school()
     pupil = await api.create_pupil(school)
-    tight = settings.model_copy(
-        update={"db_direct_pool_size": 1, "db_pool_timeout_seconds": 0.3}
-    )
+    tight = settings.model_copy(update={"db_direct_pool_size": 1, "db_pool_timeout_seconds": 0.3})
     app = create_app(tight)
     token = mint_token(tight, sub="s", role=Role.SENCO, school_id=uuid.UUID(school["id"]))
     headers = {"Authorization": f"Bearer {token}"}
