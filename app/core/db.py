@@ -56,6 +56,7 @@ def _json_text(value: Any) -> str:
 
 # The connection, or the server behind it, is gone (or its protocol state is in doubt).
 _LOST = (
+    OSError,
     asyncpg.InternalClientError,
     asyncpg.PostgresConnectionError,
     asyncpg.AdminShutdownError,
@@ -188,8 +189,13 @@ class Database:
         compiled = self._compiled.get(statement)
         if compiled is None:
             compiled = self._compiled[statement] = _Compiled(statement, self.engine.dialect)
+        arguments = compiled.arguments(params)
         for listener in self.statement_listeners:
             listener(compiled.sql)
+        pool: asyncpg.Pool | None = None
+        connection: asyncpg.Connection | None = None
+        closed = False
+        # Everything in this block talks to the database, so any error here is the database's.
         try:
             pool = await self._statement_pool()
             if pool.get_idle_size():
@@ -199,29 +205,24 @@ class Database:
                 # asyncio.timeout rather than acquire(timeout=...), which spawns a task per call.
                 async with asyncio.timeout(self.settings.db_pool_timeout_seconds):
                     connection = await pool.acquire()
+            try:
+                rows: list[Mapping[str, Any]] = await connection.fetch(compiled.sql, *arguments)
+            finally:
+                closed = connection.is_closed()  # (a released proxy answers nothing)
+                # A connection in doubt is closed by the pool on release rather than reused.
+                await pool.release(connection)
         except TimeoutError:
-            raise PoolTimeoutError("No connection for a single statement in time") from None
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
-            raise DBAPIError.instance(
-                None, None, error, Exception, connection_invalidated=True
-            ) from error
-        try:
-            rows: list[Mapping[str, Any]] = await connection.fetch(
-                compiled.sql, *compiled.arguments(params)
-            )
+            raise PoolTimeoutError("No connection, or no answer, in time") from None
         except Exception as error:
-            # The connection, or the server, gone: as SQLAlchemy does for a session's
-            # disconnect, every pooled connection is replaced on its next use, so a database
-            # restart costs one 503, not one per pooled connection (tests/reliability/).
-            lost = connection.is_closed() or isinstance(error, _LOST)
-            if lost:
+            # No connection at all, or it (or the server) gone: as SQLAlchemy does for a
+            # session's disconnect, every pooled connection is replaced on its next use, so a
+            # database restart costs one 503, not one per pooled connection (tests/reliability/).
+            lost = connection is None or closed or isinstance(error, _LOST)
+            if lost and pool is not None:
                 pool.expire_connections()
             raise DBAPIError.instance(
                 compiled.sql, None, error, Exception, connection_invalidated=lost
             ) from error
-        finally:
-            # A connection in doubt is closed by the pool on release rather than reused.
-            await pool.release(connection)
         return rows
 
     async def statement_row(
